@@ -1,0 +1,103 @@
+import FlowTensor
+import FlowAutodiff
+import FlowNN
+
+/// Checkpoint layout (safetensors): parameters under their module names ("layers.0.weight" [out, in],
+/// "layers.0.bias" [out]), optimizer slots under "optimizer.g<group>.p<param>.s<slot>", and metadata
+/// keys "flowgen.kind" = "mlp", "flowgen.format" = "1", widths, options, step and the RNG state words.
+extension SupervisedMLP {
+    static let kind = "mlp"
+
+    /// The complete state as a safetensors file.
+    public func checkpoint() -> SafeTensorsFile {
+        let c = configuration
+        var tensors = network.stateDict()
+        tensors += optimizer.stateTensors().map { ("optimizer.\($0.name)", $0.tensor) }
+        let metadata: [String: String] = [
+            "flowgen.kind": Self.kind,
+            "flowgen.format": "1",
+            "flowgen.widths": c.widths.map(String.init).joined(separator: ","),
+            "flowgen.activation": c.activation.rawValue,
+            "flowgen.task": String(c.task.rawValue),
+            "flowgen.optimizer": String(c.optimizer.rawValue),
+            "flowgen.seed": String(c.seed),
+            "flowgen.learning_rate": String(c.learningRate.bitPattern),
+            "flowgen.weight_decay": String(c.weightDecay.bitPattern),
+            "flowgen.grad_clip_norm": String(c.gradientClipNorm.bitPattern),
+            "flowgen.batch_size": String(c.batchSize),
+            "flowgen.step": String(optimizer.stepCount),
+            "flowgen.rng": rng.stateWords.map(String.init).joined(separator: ","),
+        ]
+        return SafeTensorsFile(tensors: tensors, metadata: metadata)
+    }
+
+    /// Rebuilds a model from `checkpoint()`'s output; every field is checked and a problem is reported
+    /// as `FlowIOError.corrupt` naming it.
+    public static func restore(from file: SafeTensorsFile) throws -> SupervisedMLP {
+        let meta = file.metadata
+        func field(_ key: String) throws -> String {
+            guard let v = meta["flowgen.\(key)"] else { throw FlowIOError.corrupt("checkpoint metadata lacks 'flowgen.\(key)'") }
+            return v
+        }
+        func integer<T: FixedWidthInteger>(_ key: String, _: T.Type) throws -> T {
+            guard let v = T(try field(key)) else { throw FlowIOError.corrupt("checkpoint metadata 'flowgen.\(key)' is not an integer") }
+            return v
+        }
+        func float(_ key: String) throws -> Float {
+            Float(bitPattern: try integer(key, UInt32.self))
+        }
+        guard try field("kind") == kind else {
+            throw FlowIOError.corrupt("checkpoint holds a '\(meta["flowgen.kind"] ?? "")' model, not an MLP")
+        }
+        guard try field("format") == "1" else { throw FlowIOError.corrupt("unsupported MLP checkpoint format \(meta["flowgen.format"] ?? "")") }
+        let widths = try field("widths").split(separator: ",").map { part -> Int in
+            guard let w = Int(part), w > 0, w <= 1 << 20 else { throw FlowIOError.corrupt("checkpoint widths '\(meta["flowgen.widths"] ?? "")' are invalid") }
+            return w
+        }
+        guard widths.count >= 2 else { throw FlowIOError.corrupt("checkpoint needs at least two widths") }
+        var c = Configuration(widths: widths)
+        guard let act = ActivationKind(rawValue: try field("activation")) else {
+            throw FlowIOError.corrupt("unknown activation '\(meta["flowgen.activation"] ?? "")' in checkpoint")
+        }
+        c.activation = act
+        guard let task = Task(rawValue: try integer("task", UInt32.self)) else { throw FlowIOError.corrupt("unknown task in checkpoint") }
+        c.task = task
+        guard let opt = OptimizerKind(rawValue: try integer("optimizer", UInt32.self)) else { throw FlowIOError.corrupt("unknown optimizer in checkpoint") }
+        c.optimizer = opt
+        c.seed = try integer("seed", UInt64.self)
+        c.learningRate = try float("learning_rate")
+        c.weightDecay = try float("weight_decay")
+        c.gradientClipNorm = try float("grad_clip_norm")
+        c.batchSize = try integer("batch_size", Int.self)
+        guard c.learningRate.isFinite, c.learningRate > 0, c.weightDecay.isFinite, c.weightDecay >= 0,
+              c.gradientClipNorm.isFinite, c.gradientClipNorm >= 0, c.batchSize >= 0 else {
+            throw FlowIOError.corrupt("checkpoint options are out of range")
+        }
+        let step = try integer("step", Int.self)
+        guard step >= 0 else { throw FlowIOError.corrupt("checkpoint step is negative") }
+        let words = try field("rng").split(separator: ",").compactMap { UInt64($0) }
+        guard words.count == 4 else { throw FlowIOError.corrupt("checkpoint RNG state must be four integers") }
+
+        let model = SupervisedMLP(c)
+        let params = file.tensors.filter { !$0.name.hasPrefix("optimizer.") }
+        do { try model.network.loadStateDict(params) } catch {
+            throw FlowIOError.corrupt("checkpoint weights: \(error)")
+        }
+        for (_, t) in params where !t.isFinite { throw FlowIOError.corrupt("checkpoint weights contain NaN or inf") }
+        let slots = file.tensors.filter { $0.name.hasPrefix("optimizer.") }
+            .map { (String($0.name.dropFirst("optimizer.".count)), $0.tensor) }
+        if let problem = model.optimizer.loadStateTensors(slots, stepCount: step) {
+            throw FlowIOError.corrupt("checkpoint \(problem)")
+        }
+        model.rng = RandomGenerator(state: (words[0], words[1], words[2], words[3]))
+        return model
+    }
+
+    /// Writes the checkpoint atomically (temporary file + rename).
+    public func save(to path: String) throws { try checkpoint().write(path) }
+
+    /// Loads a checkpoint written by `save(to:)`.
+    public static func load(from path: String) throws -> SupervisedMLP {
+        try restore(from: SafeTensorsFile.read(path))
+    }
+}
