@@ -9,7 +9,7 @@ let numericSwiftSettings: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", "haswell", "-enforce-exclusivity=unchecked"]),
     .swiftLanguageMode(.v5),
 ]
-let numericCSettings: [CSetting] = [.unsafeFlags(["-march=haswell", "-O3"])]
+let numericCSettings: [CSetting] = [.unsafeFlags(["-march=haswell", "-O3", "-fno-math-errno"])]
 
 let package = Package(
     name: "flowgen",

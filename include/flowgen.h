@@ -147,7 +147,9 @@ fg_status fg_mlp_fit(fg_mlp *mlp, const float *x, size_t n_rows, size_t n_cols,
 
 /** Writes the network outputs for x [n_rows, n_cols] into dst [n_rows, output_dim] (raw outputs:
  *  logits for classification). dst == NULL asks for the length (n_rows * output_dim) in *out_len.
- *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_SHAPE_MISMATCH, FG_ERR_NON_FINITE, FG_ERR_BUFFER_TOO_SMALL. */
+ *  out_len may be NULL when dst is given.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (n_rows == 0), FG_ERR_SHAPE_MISMATCH,
+ *  FG_ERR_NON_FINITE, FG_ERR_BUFFER_TOO_SMALL, FG_ERR_OUT_OF_MEMORY (sizes too large). */
 fg_status fg_mlp_predict(const fg_mlp *mlp, const float *x, size_t n_rows, size_t n_cols,
                          float *dst, size_t dst_len, size_t *out_len);
 
@@ -166,10 +168,13 @@ size_t fg_mlp_parameter_count(const fg_mlp *mlp);
 /** Optimizer steps taken so far (0 for NULL). */
 uint64_t fg_mlp_step(const fg_mlp *mlp);
 
-/** Saves weights, options, optimizer state, step count and random state as a safetensors file
- *  (tensor names "layers.<i>.weight" [out, in] and "layers.<i>.bias" [out]; metadata key
- *  "flowgen.config" etc.). The file is written to "<path>.tmp-<pid>" and renamed, so `path` is either
- *  the old file or the complete new one. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_IO. */
+/** Saves weights, options, optimizer state, step count and random state as a safetensors file:
+ *  tensors "layers.<i>.weight" [out, in] and "layers.<i>.bias" [out] (y = x W^T + b), optimizer slots
+ *  "optimizer.g<group>.p<param>.s<slot>", and string metadata "flowgen.kind" ("mlp"), "flowgen.format",
+ *  "flowgen.widths" ("2,64,1"), "flowgen.activation" (e.g. "relu"), "flowgen.task", "flowgen.optimizer",
+ *  "flowgen.seed", "flowgen.step", "flowgen.rng" and the float options as IEEE-754 bit patterns.
+ *  The file is written to "<path>.tmp-<pid>" and renamed, so `path` is either the old file or the
+ *  complete new one. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty path), FG_ERR_IO. */
 fg_status fg_mlp_save(const fg_mlp *mlp, const char *path);
 
 /** Loads an MLP saved by fg_mlp_save; a loaded model continues training exactly as the saved one

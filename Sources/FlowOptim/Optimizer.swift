@@ -1,5 +1,6 @@
 import FlowTensor
 import FlowAutodiff
+import CFlowSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -171,14 +172,8 @@ public class Adam: Optimizer {
         var m = state[0], v = state[1]
         state = []
         m.withUnsafeMutableBufferPointer { mp in v.withUnsafeMutableBufferPointer { vp in
-            for i in 0..<w.count {
-                let gi = g[i] + l2 * w[i]
-                let mi = b1 * mp[i] + (1 - b1) * gi
-                let vi = b2 * vp[i] + (1 - b2) * gi * gi
-                mp[i] = mi; vp[i] = vi
-                let wi = w[i] * decayFactor
-                w[i] = wi - stepSize * mi / (vi.squareRoot() / correction2Root + eps)
-            }
+            cflow_adam_update(w.baseAddress!, g.baseAddress!, mp.baseAddress!, vp.baseAddress!, w.count,
+                              b1, b2, stepSize, correction2Root, eps, decayFactor, l2)
         } }
         state = [m, v]
     }

@@ -5,6 +5,7 @@
  * from libflowgen.so (the linker version script keeps only fg_* symbols). */
 #include <stddef.h>
 #include <stdint.h>
+#include "CFlowKernels.h"
 
 /** Stores a copy of `message` (truncated to 1023 bytes) as this thread's last error. */
 void cflow_set_last_error(const char *message);

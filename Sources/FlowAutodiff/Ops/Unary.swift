@@ -1,4 +1,5 @@
 import FlowTensor
+import CFlowSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,14 +18,29 @@ extension Variable {
         }
     }
 
-    public func exp() -> Variable { unary(expf) { _, y in y } }
+    /// Like `unary`, with the forward computed by a vectorised array kernel.
+    @inline(__always)
+    func unaryKernel(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+                     derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Variable {
+        let x = value
+        let y = Tensor(uninitialized: x.shape)
+        kernel(x.storage.pointer, y.storage.pointer, x.count)
+        return Variable(y, inputs: [self]) { g in
+            let out = Tensor(uninitialized: g.shape)
+            let gp = g.storage.pointer, xp = x.storage.pointer, yp = y.storage.pointer, op = out.storage.pointer
+            for i in 0..<g.count { op[i] = gp[i] * derivative(xp[i], yp[i]) }
+            return [out]
+        }
+    }
+
+    public func exp() -> Variable { unaryKernel(cflow_exp) { _, y in y } }
     public func log() -> Variable { unary(logf) { x, _ in 1 / x } }
     public func log1p() -> Variable { unary(log1pf) { x, _ in 1 / (1 + x) } }
     public func sqrt() -> Variable { unary(sqrtf) { _, y in 0.5 / y } }
     /// |x|; the gradient at 0 is 0.
     public func abs() -> Variable { unary(fabsf) { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } }
-    public func tanh() -> Variable { unary(tanhf) { _, y in 1 - y * y } }
-    public func sigmoid() -> Variable { unary(Activation.sigmoid) { _, y in y * (1 - y) } }
+    public func tanh() -> Variable { unaryKernel(cflow_tanh) { _, y in 1 - y * y } }
+    public func sigmoid() -> Variable { unaryKernel(cflow_sigmoid) { _, y in y * (1 - y) } }
     /// max(0, x); gradient 0 at x = 0 (PyTorch's convention).
     public func relu() -> Variable { unary({ $0 > 0 ? $0 : 0 }) { x, _ in x > 0 ? 1 : 0 } }
     public func leakyRelu(slope: Float = 0.01) -> Variable {
@@ -32,12 +48,12 @@ extension Variable {
     }
     /// x for x > 0, α(eˣ − 1) otherwise.
     public func elu(alpha: Float = 1) -> Variable {
-        unary({ $0 > 0 ? $0 : alpha * expm1f($0) }) { x, y in x > 0 ? 1 : y + alpha }
+        unaryKernel({ cflow_scaled_elu($0, $1, $2, 1, alpha) }) { x, y in x > 0 ? 1 : y + alpha }
     }
     /// λ·elu(x, α) with the self-normalising constants of Klambauer et al. (2017).
     public func selu() -> Variable {
         let l = Activation.seluScale, a = Activation.seluAlpha
-        return unary({ $0 > 0 ? l * $0 : l * a * expm1f($0) }) { x, y in x > 0 ? l : y + l * a }
+        return unaryKernel({ cflow_scaled_elu($0, $1, $2, l, a) }) { x, y in x > 0 ? l : y + l * a }
     }
     /// x·Φ(x) with the exact normal CDF (PyTorch's default GELU).
     public func gelu() -> Variable { unary(Activation.gelu) { x, _ in Activation.geluDerivative(x) } }

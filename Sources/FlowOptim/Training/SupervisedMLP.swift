@@ -91,9 +91,16 @@ public final class SupervisedMLP {
             if batch == rows {
                 (xb, yb) = (x, y)
             } else {
-                // Partial Fisher–Yates: the first `batch` entries become a uniform sample without replacement.
-                for i in 0..<batch { order.swapAt(i, i + rng.nextInt(below: rows - i)) }
+                // Partial Fisher–Yates: the first `batch` entries become a uniform sample without
+                // replacement. The swaps are undone afterwards so that each batch depends only on the
+                // generator state (which checkpoints save), never on earlier calls.
+                var swaps = [Int](repeating: 0, count: batch)
+                for i in 0..<batch {
+                    swaps[i] = i + rng.nextInt(below: rows - i)
+                    order.swapAt(i, swaps[i])
+                }
                 (xb, yb) = (gatherRows(x, order, batch), gatherRows(y.reshaped([rows, targetWidth]), order, batch))
+                for i in stride(from: batch - 1, through: 0, by: -1) { order.swapAt(i, swaps[i]) }
             }
             let outputs = network(Variable(xb))
             let lossValue = loss(outputs, targets: yb)

@@ -27,13 +27,13 @@ extension Tensor {
     public func broadcastMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         if shape == other.shape { return zipMap(other, f) }
         let a = storage.pointer, b = other.storage.pointer
-        if other.count == 1 {
+        if other.count == 1 && other.rank <= rank {
             let s = b[0]
             let out = Tensor(uninitialized: shape); let dst = out.storage.pointer
             for i in 0..<count { dst[i] = f(a[i], s) }
             return out
         }
-        if count == 1 {
+        if count == 1 && rank <= other.rank {
             let s = a[0]
             let out = Tensor(uninitialized: other.shape); let dst = out.storage.pointer
             for i in 0..<other.count { dst[i] = f(s, b[i]) }

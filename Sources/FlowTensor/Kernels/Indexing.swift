@@ -57,7 +57,8 @@ extension Tensor {
             }
             return shape
         }
-        let others = Shape.elementCount(source) / Swift.max(source[axis], 1)
+        var others = 1
+        for d in 0..<source.count where d != axis { others &*= source[d] }
         precondition(others > 0 ? indexCount % others == 0 : indexCount == 0,
                      "\(op): \(indexCount) indices are not a whole number of slices of \(source) along axis \(axis); pass shape:")
         var s = source

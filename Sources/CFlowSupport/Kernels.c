@@ -1,0 +1,73 @@
+#include "CFlowKernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* exp(x) by range reduction x = k ln2 + r, |r| ≤ ln2/2, a degree-5 minimax polynomial for e^r
+ * (coefficients from Cephes expf) and 2^k assembled in the exponent bits. Branch-free so the
+ * loops below vectorise. */
+static inline float exp_scalar(float x) {
+    const float hi = 88.3762626647949f, lo = -87.3365447505531f;
+    float xc = fminf(fmaxf(x, lo), hi);
+    float k = rintf(xc * 1.44269504088896341f);
+    float r = xc - k * 0.693359375f + k * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float e = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    float y = e * scale;
+    y = x < lo ? 0.0f : y;
+    y = x > hi ? INFINITY : y;
+    return x != x ? x : y;
+}
+
+void cflow_exp(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = exp_scalar(x[i]);
+}
+
+void cflow_sigmoid(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + exp_scalar(-x[i]));
+}
+
+void cflow_tanh(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float xi = x[i];
+        float a = fabsf(xi);
+        /* tanh|x| = 1 − 2/(e^{2|x|} + 1); for tiny |x| use the series to keep relative accuracy. */
+        float t = 1.0f - 2.0f / (exp_scalar(2.0f * a) + 1.0f);
+        float small = xi * (1.0f - xi * xi * (1.0f / 3.0f));
+        float r = a < 0.004f ? small : copysignf(t, xi);
+        y[i] = xi != xi ? xi : r;
+    }
+}
+
+void cflow_scaled_elu(const float *x, float *y, size_t n, float scale, float alpha) {
+    for (size_t i = 0; i < n; i++) {
+        float xi = x[i];
+        /* exp(x) − 1 loses relative accuracy near 0; use the Taylor series there. */
+        float em1 = exp_scalar(xi) - 1.0f;
+        float series = xi * (1.0f + xi * (0.5f + xi * (1.0f / 6.0f)));
+        em1 = xi > -0.01f ? series : em1;
+        y[i] = xi > 0 ? scale * xi : scale * alpha * em1;
+    }
+}
+
+void cflow_adam_update(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, size_t n,
+                       float b1, float b2, float step_size, float correction2_root, float eps,
+                       float decay, float l2) {
+    const float inv_c2 = 1.0f / correction2_root;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + l2 * w[i];
+        float mi = b1 * m[i] + (1.0f - b1) * gi;
+        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = decay * w[i] - step_size * mi / (sqrtf(vi) * inv_c2 + eps);
+    }
+}

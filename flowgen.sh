@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# flowgen's entry point on a fresh machine (Debian 12 + Swift 6.3):
+#   ./flowgen.sh demo   set up, build, run the main demo on bundled defaults (C, Python and CLI)
+#   ./flowgen.sh test   set up, build, run every test: XCTest, ctest (C smoke/misuse/install), pytest
+#   ./flowgen.sh bench  set up, build, run the benchmarks against the PyTorch peers (see BENCHMARKS.md)
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+jobs=${FLOWGEN_JOBS:-$(nproc)}
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+build_all() {
+    step "set-up (system and Python packages)"
+    bash scripts/setup.sh
+    step "build libflowgen.so (release, static Swift runtime)"
+    bash scripts/build-lib.sh >/dev/null
+    step "build the flowgen command (release)"
+    swift build -c release --product flowgen -j "$jobs" >&2
+    step "build the C clients (cmake)"
+    cmake -S . -B build/cmake -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build build/cmake -j "$jobs" >/dev/null
+}
+
+case "${1:-}" in
+demo)
+    build_all
+    step "engine demo from the command line (Swift)"
+    .build/release/flowgen mlp demo
+    step "engine demo from C (examples/c)"
+    build/cmake/examples/c/mlp_regression
+    build/cmake/examples/c/mlp_classification
+    step "engine demo from Python (examples/python)"
+    mkdir -p out
+    PYTHONPATH=bindings/python python3 examples/python/mlp_demo.py --plot out/mlp_loss.svg
+    echo "plot written to out/mlp_loss.svg" >&2
+    ;;
+test)
+    start=$(date +%s)
+    build_all
+    step "XCTest (release build of the test suite)"
+    swift build -c release --build-tests -j "$jobs" >&2
+    swift test -c release --skip-build
+    step "ctest (C smoke, misuse, install and without-Swift tests)"
+    ctest --test-dir build/cmake --output-on-failure
+    step "pytest (Python bindings)"
+    PYTHONPATH=bindings/python python3 -m pytest -q bindings/python/tests
+    echo "all tests passed in $(( $(date +%s) - start )) s" >&2
+    ;;
+bench)
+    build_all
+    step "engine benchmark: flowgen vs PyTorch (same threads)"
+    bash bench/engine.sh
+    ;;
+*)
+    echo "usage: ./flowgen.sh demo|test|bench" >&2
+    exit 2
+    ;;
+esac
