@@ -3,3 +3,6 @@
 @_exported import FlowAutodiff
 @_exported import FlowNN
 @_exported import FlowOptim
+@_exported import GFlowNet
+@_exported import FlowMatching
+@_exported import FlowGraph

@@ -81,6 +81,15 @@ SIGNATURES = {
     "fg_mlp_load": (_status, [c_char_p, _handle_out]),
 }
 
+# Each model family declares its functions in its own module (_sig_<family>.py) so that the families'
+# bindings can grow independently; they are merged here so the loader checks one complete table.
+from ._sig_gfn import SIGNATURES as _GFN_SIGNATURES  # noqa: E402
+from ._sig_fm import SIGNATURES as _FM_SIGNATURES  # noqa: E402
+from ._sig_graph import SIGNATURES as _GRAPH_SIGNATURES  # noqa: E402
+
+for _family in (_GFN_SIGNATURES, _FM_SIGNATURES, _GRAPH_SIGNATURES):
+    SIGNATURES.update(_family)
+
 
 def _package_dir():
     return os.path.dirname(os.path.abspath(__file__))

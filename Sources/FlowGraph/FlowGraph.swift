@@ -1,0 +1,1 @@
+// FlowGraph: placeholder until its first file lands.

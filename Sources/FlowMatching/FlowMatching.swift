@@ -1,0 +1,1 @@
+// FlowMatching: placeholder until its first file lands.

@@ -1,0 +1,1 @@
+// GFlowNet: placeholder until its first file lands.
