@@ -127,7 +127,8 @@ fg_mlp_params fg_mlp_default_params(void);
 /** Creates an MLP with layer widths layer_sizes[0] (input) … layer_sizes[n_sizes-1] (output);
  *  n_sizes >= 2, every width in 1 … 1<<20. Weights use Kaiming-uniform initialisation (PyTorch's
  *  nn.Linear default) from params->seed. params may be NULL (defaults).
- *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT, FG_ERR_UNKNOWN_ENUM, FG_ERR_STRUCT_SIZE. */
+ *  At most 2^30 parameters in total. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT,
+ *  FG_ERR_UNKNOWN_ENUM, FG_ERR_STRUCT_SIZE, FG_ERR_OUT_OF_MEMORY (too many parameters). */
 fg_status fg_mlp_create(const uint32_t *layer_sizes, size_t n_sizes, const fg_mlp_params *params,
                         fg_mlp **out);
 
@@ -139,8 +140,9 @@ void fg_mlp_free(fg_mlp *mlp);
  *  floats with integral values in 0 … output_dim-1. Inputs are copied; all values must be finite.
  *  progress may be NULL. *out_loss (optional, may be NULL) receives the loss of the last step.
  *  Calling fit again continues training (optimizer state and step count are kept).
- *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_SHAPE_MISMATCH, FG_ERR_NON_FINITE, FG_ERR_OUT_OF_RANGE,
- *  FG_ERR_INVALID_ARGUMENT (steps == 0 or n_rows == 0), FG_ERR_CANCELLED, FG_ERR_NUMERICAL. */
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_SHAPE_MISMATCH (n_cols or y_len wrong), FG_ERR_NON_FINITE,
+ *  FG_ERR_OUT_OF_RANGE, FG_ERR_INVALID_ARGUMENT (steps == 0 or n_rows == 0), FG_ERR_OUT_OF_MEMORY
+ *  (n_rows too large), FG_ERR_CANCELLED, FG_ERR_NUMERICAL. */
 fg_status fg_mlp_fit(fg_mlp *mlp, const float *x, size_t n_rows, size_t n_cols,
                      const float *y, size_t y_len, uint32_t steps,
                      fg_progress_fn progress, void *user_data, float *out_loss);
@@ -155,7 +157,7 @@ fg_status fg_mlp_predict(const fg_mlp *mlp, const float *x, size_t n_rows, size_
 
 /** Mean loss of the model on (x, y) (same layout as fg_mlp_fit) and, for classification, the
  *  fraction of rows whose arg-max output equals the label (regression: *out_accuracy = NAN).
- *  Either output pointer may be NULL. Errors as fg_mlp_fit. */
+ *  Either output pointer may be NULL. Errors as fg_mlp_fit (except the training ones). */
 fg_status fg_mlp_evaluate(const fg_mlp *mlp, const float *x, size_t n_rows, size_t n_cols,
                           const float *y, size_t y_len, float *out_loss, float *out_accuracy);
 
@@ -174,27 +176,489 @@ uint64_t fg_mlp_step(const fg_mlp *mlp);
  *  "flowgen.widths" ("2,64,1"), "flowgen.activation" (e.g. "relu"), "flowgen.task", "flowgen.optimizer",
  *  "flowgen.seed", "flowgen.step", "flowgen.rng" and the float options as IEEE-754 bit patterns.
  *  The file is written to "<path>.tmp-<pid>" and renamed, so `path` is either the old file or the
- *  complete new one. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty path), FG_ERR_IO. */
+ *  complete new one. Paths are UTF-8. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty or
+ *  non-UTF-8 path), FG_ERR_IO. */
 fg_status fg_mlp_save(const fg_mlp *mlp, const char *path);
 
 /** Loads an MLP saved by fg_mlp_save; a loaded model continues training exactly as the saved one
- *  would have. Every header field is checked. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_IO,
- *  FG_ERR_CORRUPT_FILE. */
+ *  would have. Every header field is checked; only regular files are read. Errors: FG_ERR_NULL_ARGUMENT,
+ *  FG_ERR_INVALID_ARGUMENT (empty or non-UTF-8 path), FG_ERR_IO, FG_ERR_CORRUPT_FILE. */
 fg_status fg_mlp_load(const char *path, fg_mlp **out);
 
 /* ================================================================================================
  * GFlowNets (fg_gfn_*)
  * ============================================================================================== */
+/* A GFlowNet learns a policy that builds an object x step by step and samples it with probability
+ * R(x)/Z. A fg_gfn holds the environment, the policy network (one MLP trunk with P_F, P_B and log F
+ * heads), log Z, the Adam optimizer (separate log Z learning rate), the sampling generator and the
+ * training counters. Built-in environment: HyperGrid exactly as torchgfn defines it (see
+ * docs/ARCHITECTURE.md and the GFlowNet reference sheet). */
+typedef struct fg_gfn fg_gfn;
+
+/* Environments (fg_gfn_params.env). */
+#define FG_GFN_ENV_HYPERGRID  0  /* states {0..height-1}^ndim, s0 = 0; action a < ndim increments x_a; exit = ndim */
+
+/* Objectives (fg_gfn_params.loss). */
+#define FG_GFN_LOSS_TB     0  /* trajectory balance (Malkin et al. 2022) */
+#define FG_GFN_LOSS_DB     1  /* detailed balance */
+#define FG_GFN_LOSS_SUBTB  2  /* sub-trajectory balance, geometric weighting within trajectories (lambda) */
+#define FG_GFN_LOSS_FM     3  /* flow matching (Bengio et al. 2021) on the visited states' edges */
+#define FG_GFN_LOSS_ZVAR   4  /* log-partition variance (VarGrad); no log Z parameter */
+
+/** Options of fg_gfn_create. Start from fg_gfn_default_params(). */
+typedef struct fg_gfn_params {
+    uint32_t struct_size;       /* sizeof(fg_gfn_params) of the caller's header */
+    uint32_t env;               /* FG_GFN_ENV_* (default FG_GFN_ENV_HYPERGRID) */
+    uint32_t ndim;              /* grid dimensions D >= 1, with height^ndim <= 2^62 (default 2) */
+    uint32_t height;            /* grid side H, 2 ... 65536, ndim * height <= 2^20 (default 8) */
+    double r0, r1, r2;          /* HyperGrid reward R0 > 0, R1 >= 0, R2 >= 0, finite (default 0.1, 0.5, 2.0):
+                                   R(x) = R0 + R1 prod_d 1[0.25 < a_d] + R2 prod_d 1[0.3 < a_d < 0.4],
+                                   a_d = |x_d / (H - 1) - 0.5| */
+    uint32_t loss;              /* FG_GFN_LOSS_* (default FG_GFN_LOSS_TB) */
+    float lambda;               /* SubTB lambda in (0, 1] (default 0.9) */
+    uint32_t batch_size;        /* trajectories per optimizer step, 1 ... 2^20 (default 16) */
+    uint32_t hidden_width;      /* units per hidden layer, 1 ... 16384 (default 256) */
+    uint32_t hidden_layers;     /* hidden layers, 1 ... 64 (default 2); ReLU */
+    float learning_rate;        /* Adam learning rate of the network, finite > 0 (default 1e-3) */
+    float log_z_learning_rate;  /* Adam learning rate of log Z, finite > 0 (default 0.1) */
+    float epsilon;              /* epsilon-uniform exploration while training, in [0, 1] (default 0) */
+    float temperature;          /* sampling temperature while training, finite > 0 (default 1); losses always
+                                   use the unperturbed policy's log-probabilities */
+    uint32_t uniform_pb;        /* non-zero: uniform backward policy instead of a learned P_B (default 0) */
+    uint64_t seed;              /* initialisation and training-sample seed (default 0) */
+} fg_gfn_params;
+
+/** Exact quality metrics of a fg_gfn (HyperGrid with at most 2^24 states), filled by fg_gfn_evaluate. */
+typedef struct fg_gfn_metrics {
+    uint32_t struct_size;       /* set to sizeof(fg_gfn_metrics) before calling fg_gfn_metrics */
+    uint32_t reserved;          /* 0 */
+    double l1;                  /* sum over states |P_T(x) - R(x)/Z|, P_T exact (dynamic programming) */
+    double tv;                  /* total variation, l1 / 2 */
+    double jsd;                 /* Jensen-Shannon divergence (natural log) between P_T and R/Z */
+    double log_z;               /* the model's log Z (TB: parameter; DB/SubTB: log F(s0); FM: log sum_a F(s0,a);
+                                   ZVar: -mean zeta of the last batch) */
+    double log_z_true;          /* log sum_x R(x) */
+    uint64_t modes_found;       /* distinct maximum-reward cells among all training samples so far */
+    uint64_t n_modes;           /* number of maximum-reward cells */
+    uint64_t trajectories;      /* training trajectories sampled so far */
+} fg_gfn_metrics;
+
+/** Default options (struct_size filled in): HyperGrid 2 x 8 with R = (0.1, 0.5, 2), TB, batch 16, MLP
+ *  2 x 256, lr 1e-3, log Z lr 0.1, lambda 0.9, no exploration, learned P_B, seed 0. */
+fg_gfn_params fg_gfn_default_params(void);
+
+/** Creates a GFlowNet. params may be NULL (defaults). The caller owns *out (fg_gfn_free).
+ *  Errors: FG_ERR_NULL_ARGUMENT (out), FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (env, loss),
+ *  FG_ERR_INVALID_ARGUMENT (any field outside its documented range, non-finite or non-positive
+ *  rewards); *out is NULL on failure. */
+fg_status fg_gfn_create(const fg_gfn_params *params, fg_gfn **out);
+
+/** Releases a GFlowNet. NULL is accepted. */
+void fg_gfn_free(fg_gfn *gfn);
+
+/** Trains on n_trajectories new trajectories: ceil(n_trajectories / batch_size) optimizer steps.
+ *  progress (may be NULL) is called after each step with (step, total steps, loss); non-zero stops
+ *  training with FG_ERR_CANCELLED (the steps done are kept). *out_loss (may be NULL) receives the last
+ *  loss. A step that fails (non-finite loss) is not applied: the GFlowNet is unchanged and usable.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (n_trajectories == 0 or > 2^40),
+ *  FG_ERR_CANCELLED, FG_ERR_NUMERICAL. */
+fg_status fg_gfn_train(fg_gfn *gfn, uint64_t n_trajectories, fg_progress_fn progress, void *user_data,
+                       float *out_loss);
+
+/** Samples k terminal objects from the learned policy (no exploration) with a generator seeded by seed
+ *  (the training generator is untouched) into dst_states [k, state_dim] (int32, row-major; HyperGrid:
+ *  coordinates). dst_states == NULL asks for the length (k * state_dim) in *out_len.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (k == 0 or k > 2^24),
+ *  FG_ERR_BUFFER_TOO_SMALL (needed length in *out_len). */
+fg_status fg_gfn_sample(fg_gfn *gfn, size_t k, uint64_t seed, int32_t *dst_states, size_t dst_len,
+                        size_t *out_len);
+
+/** Writes the exact terminating distribution P_T of the current policy over all states (computed by
+ *  dynamic programming over the DAG) into dst [state_count]; state i is the HyperGrid cell with
+ *  x_d = (i / H^d) mod H. dst == NULL asks for the length in *out_len.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_BUFFER_TOO_SMALL, FG_ERR_INVALID_ARGUMENT (more than 2^24
+ *  states). */
+fg_status fg_gfn_exact_distribution(fg_gfn *gfn, float *dst, size_t dst_len, size_t *out_len);
+
+/** Writes the target distribution R(x)/Z over all states (same order and errors as
+ *  fg_gfn_exact_distribution). */
+fg_status fg_gfn_target_distribution(fg_gfn *gfn, float *dst, size_t dst_len, size_t *out_len);
+
+/** Fills *out with exact metrics (set out->struct_size = sizeof(fg_gfn_metrics) first). Computes the
+ *  exact P_T by dynamic programming (one batched forward pass over all states).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_INVALID_ARGUMENT (more than 2^24 states). */
+fg_status fg_gfn_evaluate(fg_gfn *gfn, fg_gfn_metrics *out);
+
+/** Entries per state (HyperGrid: ndim); 0 for NULL. */
+size_t fg_gfn_state_dim(const fg_gfn *gfn);
+/** Number of enumerable states (HyperGrid: height^ndim), 0 when above 2^24 or for NULL. */
+size_t fg_gfn_state_count(const fg_gfn *gfn);
+/** Optimizer steps taken so far (0 for NULL). */
+uint64_t fg_gfn_step(const fg_gfn *gfn);
+
+/** Saves everything needed to resume bit-for-bit as a safetensors file: tensors
+ *  "estimator.layers.<i>.weight" [out, in] / ".bias" [out], "log_z" [1], optimizer slots
+ *  "optimizer.g<group>.p<param>.s<slot>", and metadata "flowgen.kind" ("gfn"), "flowgen.format",
+ *  the environment, options (floats as IEEE-754 bit patterns), step, trajectories, modes found and the
+ *  generator state. Written to a temporary file and renamed.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty path), FG_ERR_IO. */
+fg_status fg_gfn_save(const fg_gfn *gfn, const char *path);
+
+/** Loads a GFlowNet saved by fg_gfn_save; it continues training exactly as the saved one would have.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_IO, FG_ERR_CORRUPT_FILE; *out is NULL on failure. */
+fg_status fg_gfn_load(const char *path, fg_gfn **out);
+
+/* Reward-only user environments: the HyperGrid structure (params->ndim, params->height) with the
+ * terminal log reward computed by the caller. */
+
+/** User log reward: writes log R(x) for n_states states (states [n_states, state_dim], int32,
+ *  row-major; HyperGrid coordinates) into out_log_rewards [n_states]. Every value must be finite
+ *  (R > 0). Return 0 on success; non-zero aborts the flowgen call that invoked the callback with
+ *  FG_ERR_CALLBACK (the GFlowNet is left unchanged), and the message set with
+ *  fg_gfn_set_callback_error (if any) reaches fg_last_error(). The pointers are valid only during the
+ *  call. Called on the thread that called the flowgen function, batched (e.g. batch_size states per
+ *  training step; all states at once for exact metrics). */
+typedef int32_t (*fg_gfn_log_reward_fn)(const int32_t *states, size_t n_states, size_t state_dim,
+                                        double *out_log_rewards, void *user_data);
+
+/** Like fg_gfn_create (params->env must be FG_GFN_ENV_HYPERGRID; r0/r1/r2 are validated but unused)
+ *  with the terminal log reward given by log_reward. user_data is borrowed until fg_gfn_free.
+ *  Modes are the states whose log reward is within 1e-9 of the maximum.
+ *  Errors: as fg_gfn_create, and FG_ERR_NULL_ARGUMENT when log_reward is NULL. */
+fg_status fg_gfn_create_with_reward(const fg_gfn_params *params, fg_gfn_log_reward_fn log_reward,
+                                    void *user_data, fg_gfn **out);
+
+/** Loads a checkpoint saved from a fg_gfn_create_with_reward GFlowNet, with its reward function
+ *  (fg_gfn_load refuses such files with FG_ERR_INVALID_ARGUMENT, and this function refuses
+ *  built-in-reward files). Errors: as fg_gfn_load, FG_ERR_INVALID_ARGUMENT. */
+fg_status fg_gfn_load_with_reward(const char *path, fg_gfn_log_reward_fn log_reward, void *user_data,
+                                  fg_gfn **out);
+
+/** From inside a failing callback: sets the message reported by fg_last_error() once the flowgen call
+ *  returns FG_ERR_CALLBACK (copied; NULL clears it). Returns FG_OK. */
+fg_status fg_gfn_set_callback_error(const char *message);
 /* (end of GFlowNet section) */
 
 /* ================================================================================================
  * Continuous flow matching (fg_fm_*)
+ *
+ * A velocity MLP v(x, t) (input [x, t], widths [dim+1, hidden x layers, dim]) trained by conditional
+ * flow matching (Lipman et al. 2023; Tong et al. 2024) and sampled by integrating dx/dt = v from
+ * t = 0 (source) to t = 1 (data). Time convention: t = 0 source, t = 1 data.
  * ============================================================================================== */
+typedef struct fg_fm fg_fm;
+
+/* Training methods (fg_fm_params.method). x0 = source, x1 = data, eps ~ N(0, I), t ~ U(0, 1). */
+#define FG_FM_METHOD_ICFM   0  /* x_t = t x1 + (1-t) x0 + sigma eps, u = x1 - x0, independent pairs */
+#define FG_FM_METHOD_OTCFM  1  /* as ICFM on exact minibatch optimal-transport pairs (squared Euclidean) */
+#define FG_FM_METHOD_FM     2  /* Lipman: x_t = t x1 + (1-(1-sigma)t) x0, u = x1 - (1-sigma) x0; N(0,I) source */
+#define FG_FM_METHOD_SBCFM  3  /* Brownian bridge noise sigma sqrt(t(1-t)), entropic OT pairs (eps = 2 sigma^2); sigma > 0 */
+#define FG_FM_METHOD_VP     4  /* x_t = sin(pi t/2) x1 + cos(pi t/2) x0 + sigma eps, independent pairs */
+
+/* ODE solvers (fg_fm_solver_params.solver). Every one advances the whole batch, one model call per stage. */
+#define FG_FM_SOLVER_EULER     0  /* 1 evaluation per step */
+#define FG_FM_SOLVER_MIDPOINT  1  /* 2 per step */
+#define FG_FM_SOLVER_HEUN      2  /* explicit trapezoid, 2 per step */
+#define FG_FM_SOLVER_RK4       3  /* Runge-Kutta 3/8 rule (torchdiffeq "rk4"), 4 per step */
+#define FG_FM_SOLVER_DOPRI5    4  /* adaptive Dormand-Prince 5(4), torchdiffeq's error norm and step control */
+
+/* Divergence estimators of fg_fm_log_likelihood. */
+#define FG_FM_DIV_EXACT        0  /* exact Jacobian trace: dim reverse passes per evaluation (dim <= 64) */
+#define FG_FM_DIV_HUTCHINSON   1  /* Rademacher probes drawn once per call from `seed`, n_probes averaged */
+
+/** Options of fg_fm_create. Start from fg_fm_default_params(). Defaults follow the [SF]^2M 2-D
+ *  protocol (3 x 64 SELU MLP, AdamW lr 1e-3, weight decay 1e-5, sigma 0.1). */
+typedef struct fg_fm_params {
+    uint32_t struct_size;     /* sizeof(fg_fm_params) of the caller's header */
+    uint32_t dim;             /* data dimension, 1 ... 65536 (default 2) */
+    uint32_t method;          /* FG_FM_METHOD_* (default FG_FM_METHOD_OTCFM) */
+    uint32_t activation;      /* FG_ACT_* after every hidden layer (default FG_ACT_SELU) */
+    uint32_t hidden_width;    /* 1 ... 65536 (default 64) */
+    uint32_t hidden_layers;   /* 1 ... 64 (default 3) */
+    uint32_t batch_size;      /* rows per step, 1 ... 2^20; OT methods <= 4096 (default 256) */
+    float sigma;              /* path noise / sigma_min, finite, >= 0 (FM: < 1; SB-CFM: > 0) (default 0.1) */
+    uint64_t seed;            /* initialisation, minibatch, time and noise seed (default 0) */
+    float learning_rate;      /* AdamW, finite, > 0 (default 1e-3) */
+    float weight_decay;       /* AdamW decoupled decay, finite, >= 0 (default 1e-5) */
+    float grad_clip_norm;     /* global-norm clipping threshold; 0 = off (default 0) */
+} fg_fm_params;
+
+/** Options of the ODE solve in fg_fm_sample, fg_fm_transport and fg_fm_log_likelihood (NULL =
+ *  defaults). Start from fg_fm_default_solver_params(). */
+typedef struct fg_fm_solver_params {
+    uint32_t struct_size;     /* sizeof(fg_fm_solver_params) of the caller's header */
+    uint32_t solver;          /* FG_FM_SOLVER_* (default FG_FM_SOLVER_EULER) */
+    uint32_t steps;           /* fixed-step solvers: equal steps over [0, 1], 1 ... 10^6 (default 100) */
+    uint32_t max_num_steps;   /* dopri5: limit on attempted steps, >= 1 (default 10000) */
+    float rtol;               /* dopri5 relative tolerance, finite, >= 0 (default 1e-5) */
+    float atol;               /* dopri5 absolute tolerance, finite, >= 0, rtol + atol > 0 (default 1e-5) */
+    float first_step;         /* dopri5 initial step; 0 = automatic (torchdiffeq's rule) (default 0) */
+    float min_step;           /* dopri5: a smaller step is an underflow error; 0 = only exact underflow (default 0) */
+} fg_fm_solver_params;
+
+/** Default training options (struct_size filled in). */
+fg_fm_params fg_fm_default_params(void);
+
+/** Default solver options (struct_size filled in): Euler, 100 steps, rtol = atol = 1e-5. */
+fg_fm_solver_params fg_fm_default_solver_params(void);
+
+/** Creates an untrained flow matcher. params may be NULL (defaults, dim 2).
+ *  Errors: FG_ERR_NULL_ARGUMENT (out), FG_ERR_INVALID_ARGUMENT (a field out of its range, e.g.
+ *  sigma < 0), FG_ERR_UNKNOWN_ENUM, FG_ERR_STRUCT_SIZE. */
+fg_status fg_fm_create(const fg_fm_params *params, fg_fm **out);
+
+/** Releases a flow matcher. NULL is accepted. */
+void fg_fm_free(fg_fm *fm);
+
+/** Trains for `steps` AdamW steps towards data [n_rows, dim] (copied; finite) from a N(0, I) source.
+ *  Each step draws min(batch_size, n_rows) distinct data rows and as many source points. progress may
+ *  be NULL; *out_loss (optional) receives the last step's loss. Calling again continues training.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (steps == 0, n_rows == 0),
+ *  FG_ERR_SHAPE_MISMATCH (dim differs from the model's), FG_ERR_NON_FINITE, FG_ERR_OUT_OF_MEMORY,
+ *  FG_ERR_CANCELLED (work so far kept), FG_ERR_NUMERICAL (the diverging step is not applied). */
+fg_status fg_fm_fit(fg_fm *fm, const float *data, size_t n_rows, size_t dim, uint32_t steps,
+                    fg_progress_fn progress, void *user_data, float *out_loss);
+
+/** As fg_fm_fit but the source is an empirical distribution: source [n_source, dim] and target
+ *  [n_target, dim] (both copied, finite); each step draws min(batch_size, n_source, n_target) rows of
+ *  each. Afterwards fg_fm_log_likelihood is refused (its density assumes a N(0, I) source); use
+ *  fg_fm_transport to push source points. Errors as fg_fm_fit. */
+fg_status fg_fm_fit_pairs(fg_fm *fm, const float *source, size_t n_source, const float *target,
+                          size_t n_target, size_t dim, uint32_t steps, fg_progress_fn progress,
+                          void *user_data, float *out_loss);
+
+/** Draws n samples: x0 ~ N(0, I) from `seed`, integrated from t = 0 to 1, written to dst [n, dim].
+ *  dst == NULL asks for the length (n * dim) in *out_len. *out_nfe (optional) receives the number of
+ *  velocity evaluations (each over the whole batch). solver may be NULL (Euler, 100 steps).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (n == 0, bad solver field),
+ *  FG_ERR_UNKNOWN_ENUM, FG_ERR_STRUCT_SIZE, FG_ERR_BUFFER_TOO_SMALL, FG_ERR_OUT_OF_MEMORY,
+ *  FG_ERR_NUMERICAL (non-finite state, step-size underflow or max_num_steps reached; dst untouched). */
+fg_status fg_fm_sample(fg_fm *fm, size_t n, uint64_t seed, const fg_fm_solver_params *solver,
+                       float *dst, size_t dst_len, size_t *out_len, uint32_t *out_nfe);
+
+/** Integrates given points x [n_rows, dim] (copied, finite) through the flow: from t = 0 to 1
+ *  (reverse == 0: source -> data) or from t = 1 to 0 (reverse != 0: data -> source); writes
+ *  dst [n_rows, dim]. Buffer convention, *out_nfe and errors as fg_fm_sample, plus
+ *  FG_ERR_SHAPE_MISMATCH and FG_ERR_NON_FINITE. */
+fg_status fg_fm_transport(fg_fm *fm, const float *x, size_t n_rows, size_t dim, uint32_t reverse,
+                          const fg_fm_solver_params *solver, float *dst, size_t dst_len,
+                          size_t *out_len, uint32_t *out_nfe);
+
+/** Log-density log p_1(x) (natural log) of each row of x [n_rows, dim] under the model with its N(0, I)
+ *  source, by the instantaneous change of variables integrated from t = 1 to 0; writes dst [n_rows].
+ *  divergence is FG_FM_DIV_EXACT (dim <= 64) or FG_FM_DIV_HUTCHINSON with n_probes in 1 ... 1024 probes
+ *  drawn from `seed` (n_probes is ignored for EXACT). dopri5 is recommended (solver NULL = Euler 100).
+ *  Errors as fg_fm_transport, plus FG_ERR_UNKNOWN_ENUM (divergence) and FG_ERR_INVALID_ARGUMENT (exact
+ *  with dim > 64, a model trained with fg_fm_fit_pairs). */
+fg_status fg_fm_log_likelihood(fg_fm *fm, const float *x, size_t n_rows, size_t dim,
+                               const fg_fm_solver_params *solver, uint32_t divergence,
+                               uint32_t n_probes, uint64_t seed, float *dst, size_t dst_len,
+                               size_t *out_len, uint32_t *out_nfe);
+
+/** 2-Wasserstein distance between two equal-size point sets a [n_a, dim] and b [n_b, dim] with
+ *  uniform weights, solved exactly (Hungarian / Jonker-Volgenant assignment, O(n^3), Double
+ *  arithmetic; n_a == n_b <= 5000). Writes *out. Errors: FG_ERR_NULL_ARGUMENT,
+ *  FG_ERR_INVALID_ARGUMENT (empty, or n > 5000), FG_ERR_SHAPE_MISMATCH (n_a != n_b),
+ *  FG_ERR_NON_FINITE, FG_ERR_OUT_OF_MEMORY. */
+fg_status fg_fm_w2(const float *a, size_t n_a, const float *b, size_t n_b, size_t dim, float *out);
+
+/** Data dimension (0 for NULL). */
+size_t fg_fm_dim(const fg_fm *fm);
+/** Optimizer steps taken so far (0 for NULL). */
+uint64_t fg_fm_step(const fg_fm *fm);
+
+/** Saves weights, options, AdamW state, step and random state as a safetensors file: tensors
+ *  "layers.<i>.weight" [out, in] / "layers.<i>.bias" (input [x, t]), "optimizer.g0.p<i>.s<j>", and
+ *  string metadata "flowgen.kind" ("flow_matcher"), "flowgen.format", "flowgen.dim",
+ *  "flowgen.method" ("icfm", "otcfm", "fm", "sbcfm", "vp"), "flowgen.activation", float options as
+ *  IEEE-754 bit patterns, "flowgen.step", "flowgen.rng". Written to a temporary file and renamed.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty path), FG_ERR_IO. */
+fg_status fg_fm_save(const fg_fm *fm, const char *path);
+
+/** Loads a flow matcher saved by fg_fm_save (samples and further training are identical to the saved
+ *  one's). Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_IO, FG_ERR_CORRUPT_FILE. */
+fg_status fg_fm_load(const char *path, fg_fm **out);
 /* (end of flow-matching section) */
 
 /* ================================================================================================
  * Graph learning (fg_graph_*, fg_linkpred_*, fg_nodeclass_*)
  * ============================================================================================== */
+
+/** Element type of a caller's node-id array. */
+#define FG_INDEX_INT32  0  /* int32_t */
+#define FG_INDEX_INT64  1  /* int64_t */
+
+/** An immutable undirected graph with optional node features [n_nodes, n_features] (float32), class
+ *  labels and a public node split. Edges are stored once per unordered pair: self loops are dropped and
+ *  duplicate or reversed copies merged. Node ids are 0-based. Safe to share between threads (read-only). */
+typedef struct fg_graph fg_graph;
+
+/** Loads a graph from a directory in the planetoid layout (edges.csv [header "src,dst" optional],
+ *  features.npy, labels.npy, train_idx.npy, val_idx.npy, test_idx.npy) or the compact layout of the
+ *  bundled data/cora (edges.npy [m, 2] integer, features as CSR index arrays features_indptr.npy,
+ *  features_indices.npy, features_shape.npy). Only the edges are required.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty path), FG_ERR_IO (missing/unreadable
+ *  files), FG_ERR_CORRUPT_FILE (bad .npy, malformed CSV line — the message names the line number —,
+ *  label/feature row-count mismatch), FG_ERR_OUT_OF_RANGE (node id or split id out of range, negative
+ *  label), FG_ERR_NON_FINITE (NaN/inf features). On failure *out = NULL. */
+fg_status fg_graph_load(const char *directory, fg_graph **out);
+
+/** Creates a graph from caller arrays (all copied).
+ *  edges: n_edges (u, v) pairs, row-major [n_edges, 2], element type index_type (FG_INDEX_*); every id
+ *  in 0 … n_nodes-1 (else FG_ERR_OUT_OF_RANGE naming the edge). n_edges may be 0 (edges may then be NULL).
+ *  features: NULL for none, else [feature_rows, n_features] finite floats with feature_rows == n_nodes.
+ *  labels: NULL for none, else n_labels == n_nodes class ids >= 0.
+ *  1 <= n_nodes <= 2^31.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT, FG_ERR_UNKNOWN_ENUM (index_type),
+ *  FG_ERR_OUT_OF_RANGE, FG_ERR_SHAPE_MISMATCH (row counts), FG_ERR_NON_FINITE, FG_ERR_OUT_OF_MEMORY. */
+fg_status fg_graph_create(size_t n_nodes, const void *edges, size_t n_edges, uint32_t index_type,
+                          const float *features, size_t feature_rows, size_t n_features,
+                          const int32_t *labels, size_t n_labels, fg_graph **out);
+
+/** Releases a graph. NULL is accepted. Models created from it keep their own reference. */
+void fg_graph_free(fg_graph *graph);
+
+/** Number of nodes (0 for NULL). */
+size_t fg_graph_num_nodes(const fg_graph *graph);
+
+/** Number of undirected edges after dropping self loops and duplicates (0 for NULL). */
+size_t fg_graph_num_edges(const fg_graph *graph);
+
+/** Number of feature columns (0 without features or for NULL). */
+size_t fg_graph_num_features(const fg_graph *graph);
+
+/** Number of classes, max label + 1 (0 without labels or for NULL). */
+size_t fg_graph_num_classes(const fg_graph *graph);
+
+/** Copies the undirected edges as int64 pairs [num_edges, 2] with u < v, sorted, into dst
+ *  (2 * num_edges values; size query with dst == NULL).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_BUFFER_TOO_SMALL (needed length in *out_len). */
+fg_status fg_graph_edges(const fg_graph *graph, int64_t *dst, size_t dst_len, size_t *out_len);
+
+/** Link-prediction models (fg_linkpred_params.model). */
+#define FG_LINKPRED_CN   0  /* common neighbours |N(u) ∩ N(v)| (no training) */
+#define FG_LINKPRED_AA   1  /* Adamic–Adar */
+#define FG_LINKPRED_RA   2  /* resource allocation */
+#define FG_LINKPRED_GAE  3  /* GCN encoder + dot-product decoder (Kipf & Welling 2016) */
+#define FG_LINKPRED_NCN  4  /* neural common neighbours (Wang et al. 2023), target-link removal */
+
+/** A link predictor bound to one graph. One thread at a time. */
+typedef struct fg_linkpred fg_linkpred;
+
+/** Options of fg_linkpred_create. Start from fg_linkpred_default_params(). */
+typedef struct fg_linkpred_params {
+    uint32_t struct_size;         /* sizeof(fg_linkpred_params) of the caller's header */
+    uint32_t model;               /* FG_LINKPRED_* (default FG_LINKPRED_CN) */
+    uint32_t hidden;              /* embedding width of GAE/NCN, 1 … 65536 (default 256) */
+    uint32_t layers;              /* GCN layers of the encoder, 1 … 16; 0 = model default (GAE 2, NCN 1) */
+    float learning_rate;          /* Adam step size, > 0; 0 = model default (GAE 0.01, NCN 0.004) (default 0) */
+    float dropout;                /* between encoder layers, in [0, 1) (default 0.3) */
+    uint32_t epochs;              /* training epochs of GAE/NCN (default 100) */
+    uint32_t batch_size;          /* training positives per step; 0 = all (default 1152) */
+    uint64_t seed;                /* initialisation, batching and negative-sampling seed (default 0) */
+    uint32_t hits_k;              /* K of Hits@K for model selection and the report, >= 1 (default 100) */
+    uint32_t target_link_removal; /* NCN: non-zero removes each batch's positives while training (default 1) */
+    float input_dropout;          /* dropout on the input features, in [0, 1); negative = model default
+                                     (GAE 0, NCN 0.7) (default -1) */
+} fg_linkpred_params;
+
+/** Default options (struct_size filled in). */
+fg_linkpred_params fg_linkpred_default_params(void);
+
+/** Result of one fg_linkpred_fit run. Set struct_size = sizeof(fg_linkpred_report) before the call. */
+typedef struct fg_linkpred_report {
+    uint32_t struct_size;   /* sizeof(fg_linkpred_report) of the caller's header */
+    uint32_t best_epoch;    /* 1-based epoch with the best validation Hits@K (0 for heuristics) */
+    double val_hits;        /* validation Hits@K at that epoch, in [0, 1] */
+    double test_hits;       /* test Hits@K (strict OGB rule) at that epoch, in [0, 1] */
+    double test_mrr;        /* test mean reciprocal rank of positives among all test negatives */
+    double test_auroc;      /* test AUROC */
+    double epoch_seconds;   /* mean wall-clock seconds per training epoch (0 for heuristics) */
+} fg_linkpred_report;
+
+/** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
+ *  GAE and NCN need node features. params may be NULL (defaults).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model),
+ *  FG_ERR_INVALID_ARGUMENT (out-of-range field, no features for GAE/NCN). On failure *out = NULL. */
+fg_status fg_linkpred_create(const fg_graph *graph, const fg_linkpred_params *params, fg_linkpred **out);
+
+/** Releases a link predictor. NULL is accepted. */
+void fg_linkpred_free(fg_linkpred *lp);
+
+/** One run of the NCN protocol with split seed split_seed: a random 70/10/20 split of the undirected
+ *  edges; validation and test negatives drawn uniformly from non-edges of the full graph (as many as the
+ *  test positives, each); message passing on the training edges only (a leakage check fails loudly with
+ *  FG_ERR_INTERNAL); GAE/NCN re-initialised from params.seed and trained params.epochs epochs with fresh
+ *  uniform negatives per step; the model is left at its best-validation epoch, and scoring afterwards uses
+ *  the training graph. progress (may be NULL) is called per epoch (once for heuristics). report may be
+ *  NULL. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE (report), FG_ERR_INVALID_ARGUMENT (graph too
+ *  small for a split, hits_k larger than the number of negatives), FG_ERR_CANCELLED, FG_ERR_NUMERICAL. */
+fg_status fg_linkpred_fit(fg_linkpred *lp, uint64_t split_seed, fg_progress_fn progress, void *user_data,
+                          fg_linkpred_report *report);
+
+/** Scores node pairs [n_pairs, 2] (int64 ids) into dst (n_pairs floats; size query with dst == NULL):
+ *  heuristic values, or logits for GAE/NCN. Before any fit the full graph is used.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (n_pairs == 0), FG_ERR_OUT_OF_RANGE (node id),
+ *  FG_ERR_BUFFER_TOO_SMALL, FG_ERR_OUT_OF_MEMORY. */
+fg_status fg_linkpred_score(fg_linkpred *lp, const int64_t *pairs, size_t n_pairs,
+                            float *dst, size_t dst_len, size_t *out_len);
+
+/** Scores positive pairs [n_pos, 2] and negative pairs [n_neg, 2] and computes Hits@k (strict OGB rule: a
+ *  positive is a hit only if its score is strictly greater than the k-th highest negative score), MRR
+ *  (rank = 1 + #greater + #equal / 2 among all negatives) and AUROC (ties count one half). Output
+ *  pointers may be NULL. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty sets, k == 0,
+ *  k > n_neg), FG_ERR_OUT_OF_RANGE (node id), FG_ERR_OUT_OF_MEMORY. */
+fg_status fg_linkpred_evaluate(fg_linkpred *lp, const int64_t *positives, size_t n_pos,
+                               const int64_t *negatives, size_t n_neg, uint32_t k,
+                               double *out_hits, double *out_mrr, double *out_auroc);
+
+/** Graph layer families (fg_nodeclass_params.model). */
+#define FG_GNN_GCN   0  /* H' = Â H W, Â = D̃^-1/2 (A+I) D̃^-1/2 (Kipf & Welling 2017) */
+#define FG_GNN_SAGE  1  /* mean aggregation + root weight (Hamilton et al. 2017) */
+#define FG_GNN_GIN   2  /* MLP((1+eps) h_i + sum_j h_j), eps = 0 (Xu et al. 2019) */
+
+/** A node classifier bound to one graph with features and labels. One thread at a time. */
+typedef struct fg_nodeclass fg_nodeclass;
+
+/** Options of fg_nodeclass_create. Defaults reproduce Kipf & Welling's GCN on Cora. */
+typedef struct fg_nodeclass_params {
+    uint32_t struct_size;   /* sizeof(fg_nodeclass_params) of the caller's header */
+    uint32_t model;         /* FG_GNN_* (default FG_GNN_GCN) */
+    uint32_t hidden;        /* hidden width, 1 … 65536 (default 16) */
+    uint32_t layers;        /* graph layers, 1 … 16 (default 2) */
+    float learning_rate;    /* Adam step size, > 0 (default 0.01) */
+    float weight_decay;     /* L2 on the first layer, >= 0 (default 5e-4) */
+    float dropout;          /* on the input and between layers, in [0, 1) (default 0.5) */
+    uint32_t epochs;        /* default number of epochs of fg_nodeclass_fit (default 200) */
+    uint64_t seed;          /* initialisation and dropout seed (default 0) */
+    uint32_t normalize_features; /* non-zero: rows of the features scaled to sum 1 (default 1) */
+} fg_nodeclass_params;
+
+/** Default options (struct_size filled in). */
+fg_nodeclass_params fg_nodeclass_default_params(void);
+
+/** Creates a node classifier (keeps its own reference to graph). The graph needs features and labels.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM, FG_ERR_INVALID_ARGUMENT. */
+fg_status fg_nodeclass_create(const fg_graph *graph, const fg_nodeclass_params *params, fg_nodeclass **out);
+
+/** Releases a node classifier. NULL is accepted. */
+void fg_nodeclass_free(fg_nodeclass *nc);
+
+/** Trains `epochs` full-batch epochs (0 = params.epochs) on the training nodes train_nodes[n_train]
+ *  (int32 ids; NULL = the graph's public train split). *out_loss (may be NULL) gets the last loss.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (no training nodes), FG_ERR_OUT_OF_RANGE,
+ *  FG_ERR_CANCELLED, FG_ERR_NUMERICAL. */
+fg_status fg_nodeclass_fit(fg_nodeclass *nc, const int32_t *train_nodes, size_t n_train, uint32_t epochs,
+                           fg_progress_fn progress, void *user_data, float *out_loss);
+
+/** Accuracy in [0, 1] on nodes[n_nodes] (int32 ids; NULL = the graph's public test split).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty set), FG_ERR_OUT_OF_RANGE. */
+fg_status fg_nodeclass_evaluate(fg_nodeclass *nc, const int32_t *nodes, size_t n_nodes, float *out_accuracy);
+
+/** Class logits of every node [num_nodes, num_classes] into dst (size query with dst == NULL).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_BUFFER_TOO_SMALL. */
+fg_status fg_nodeclass_predict(fg_nodeclass *nc, float *dst, size_t dst_len, size_t *out_len);
+
 /* (end of graph section) */
 
 #ifdef __cplusplus

@@ -81,8 +81,8 @@ public func fg_mlp_create(_ layerSizes: UnsafePointer<UInt32>?, _ nSizes: Int,
         }
         var params64 = 0
         for i in 0..<(widths.count - 1) { params64 += widths[i] * widths[i + 1] + widths[i + 1] }
-        guard params64 <= 1 << 31 else {
-            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "the network would have \(params64) parameters (limit 2^31)")
+        guard params64 <= 1 << 30 else {
+            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "the network would have \(params64) parameters (limit 2^30, so that a checkpoint with optimizer state stays loadable)")
         }
         let config = try mlpConfiguration(widths: widths, params: params)
         out.pointee = boxMLP(SupervisedMLP(config))
@@ -100,10 +100,10 @@ func mlpData(_ model: SupervisedMLP, x: UnsafePointer<Float>?, rows: Int, cols: 
              y: UnsafePointer<Float>?, yLength: Int) throws -> (Tensor, Tensor) {
     guard let x else { throw CAPIError.null("x") }
     guard let y else { throw CAPIError.null("y") }
-    _ = try checkedMatrixCount(rows: rows, cols: cols, rowsName: "n_rows", colsName: "n_cols")
     guard cols == model.inputWidth else {
-        throw CAPIError.shape("n_cols = \(cols) but the network's input width is \(model.inputWidth)")
+        throw CAPIError.shape("n_cols = \(UInt(bitPattern: cols)) but the network's input width is \(model.inputWidth)")
     }
+    _ = try checkedMatrixCount(rows: rows, cols: cols, rowsName: "n_rows", colsName: "n_cols")
     let classification = model.configuration.task == .classification
     let yWidth = classification ? 1 : model.outputWidth
     let expectedY = try checkedMatrixCount(rows: rows, cols: yWidth, rowsName: "n_rows", colsName: "target width")
@@ -151,10 +151,10 @@ public func fg_mlp_predict(_ mlp: OpaquePointer?, _ x: UnsafePointer<Float>?, _ 
     capiCall("fg_mlp_predict") {
         let model = try mlpHandle(mlp)
         guard let x else { throw CAPIError.null("x") }
-        _ = try checkedMatrixCount(rows: nRows, cols: nCols, rowsName: "n_rows", colsName: "n_cols")
         guard nCols == model.inputWidth else {
-            throw CAPIError.shape("n_cols = \(nCols) but the network's input width is \(model.inputWidth)")
+            throw CAPIError.shape("n_cols = \(UInt(bitPattern: nCols)) but the network's input width is \(model.inputWidth)")
         }
+        _ = try checkedMatrixCount(rows: nRows, cols: nCols, rowsName: "n_rows", colsName: "n_cols")
         let needed = try checkedMatrixCount(rows: nRows, cols: model.outputWidth, rowsName: "n_rows", colsName: "output_dim")
         if dst == nil || dstLength < needed {
             // Size query or short buffer: answer without computing.

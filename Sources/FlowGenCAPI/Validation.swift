@@ -7,10 +7,11 @@ let maxElementCount = 1 << 34
 
 /// rows × cols with overflow and size checks; both must be positive.
 func checkedMatrixCount(rows: Int, cols: Int, rowsName: String, colsName: String) throws -> Int {
-    guard rows > 0 else { throw CAPIError.invalid("\(rowsName) must be positive (got \(rows < 0 ? "a value ≥ 2^63" : "0"))") }
-    guard cols > 0 else { throw CAPIError.invalid("\(colsName) must be positive (got \(cols < 0 ? "a value ≥ 2^63" : "0"))") }
+    // size_t values ≥ 2^63 arrive as negative Ints: they are sizes too large to allocate.
+    guard rows != 0 else { throw CAPIError.invalid("\(rowsName) must be positive (got 0)") }
+    guard cols != 0 else { throw CAPIError.invalid("\(colsName) must be positive (got 0)") }
     let (n, overflow) = rows.multipliedReportingOverflow(by: cols)
-    guard !overflow, n <= maxElementCount else {
+    guard rows > 0, cols > 0, !overflow, n <= maxElementCount else {
         throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "\(rowsName) × \(colsName) = \(rows) × \(cols) elements is too large")
     }
     return n
@@ -30,8 +31,11 @@ func copyFiniteTensor(_ pointer: UnsafePointer<Float>, shape: [Int], name: Strin
 /// Reads a path argument.
 func pathArgument(_ path: UnsafePointer<CChar>?, name: String = "path") throws -> String {
     guard let path else { throw CAPIError.null(name) }
-    let s = String(cString: path)
-    guard !s.isEmpty else { throw CAPIError.invalid("\(name) is empty") }
+    guard path.pointee != 0 else { throw CAPIError.invalid("\(name) is empty") }
+    // Paths are used as UTF-8 text; other byte sequences would silently name a different file.
+    guard let s = String(validatingCString: path) else {
+        throw CAPIError.invalid("\(name) is not valid UTF-8 (flowgen accepts UTF-8 paths only)")
+    }
     return s
 }
 

@@ -8,7 +8,7 @@ struct FlowgenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowgen",
         abstract: "Generative flows and graph learning on the CPU.",
-        subcommands: [VersionCommand.self, BenchCommand.self, MLPCommand.self])
+        subcommands: [VersionCommand.self, BenchCommand.self, MLPCommand.self, GFlowNetCommand.self, LinkPredCommand.self, NodeClassCommand.self, FlowMatchingCommand.self])
 }
 
 /// Options every subcommand shares.

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "CFlowKernels.h"
+#include "CFlowSmallGemm.h"
 
 /** Stores a copy of `message` (truncated to 1023 bytes) as this thread's last error. */
 void cflow_set_last_error(const char *message);

@@ -78,6 +78,9 @@ extension SupervisedMLP {
         let words = try field("rng").split(separator: ",").compactMap { UInt64($0) }
         guard words.count == 4 else { throw FlowIOError.corrupt("checkpoint RNG state must be four integers") }
 
+        for (name, dtype) in file.storedDTypes where dtype != "F32" {
+            throw FlowIOError.corrupt("checkpoint tensor '\(name)' is stored as \(dtype); flowgen checkpoints hold F32 only")
+        }
         let model = SupervisedMLP(c)
         let params = file.tensors.filter { !$0.name.hasPrefix("optimizer.") }
         do { try model.network.loadStateDict(params) } catch {

@@ -52,6 +52,8 @@ public func readFile(_ path: String) throws -> [UInt8] {
     }
     let kind = UInt32(info.st_mode) & modeTypeMask
     if kind == modeDirectory { throw FlowIOError.io("'\(path)' is a directory, not a file") }
+    // Devices, FIFOs and sockets can be endless (/dev/zero): only regular files are read.
+    if kind != modeRegular { throw FlowIOError.io("'\(path)' is not a regular file") }
     if kind == modeRegular && info.st_size > 0 {
         let size = Int(info.st_size)
         if size > maxReadableFileSize {

@@ -11,6 +11,9 @@ public struct SafeTensorsFile {
     public var tensors: [(name: String, tensor: Tensor)]
     /// String key/value pairs stored under `__metadata__`.
     public var metadata: [String: String]
+    /// For a file that was read: each tensor's stored dtype name ("F32", "I64", …) before conversion
+    /// to Float32. Loaders that need exact values check it (e.g. checkpoints require "F32").
+    public var storedDTypes: [String: String] = [:]
 
     /// Largest header the loader accepts (100 MB, as the reference implementation).
     public static let maxHeaderSize = 100_000_000
@@ -192,7 +195,9 @@ public struct SafeTensorsFile {
             }
             tensors.append((e.name, tensor))
         }
-        return SafeTensorsFile(tensors: tensors, metadata: metadata)
+        var file = SafeTensorsFile(tensors: tensors, metadata: metadata)
+        for e in entries { file.storedDTypes[e.name] = e.dtype.rawValue }
+        return file
     }
 
     private static func parseEntry(name: String, _ value: JSONValue, dataSize: Int) throws -> Entry {

@@ -1,4 +1,5 @@
 import CBLAS
+import CFlowSupport
 
 /// Thin, shape-checked wrappers over OpenBLAS.
 public enum BLAS {
@@ -13,6 +14,13 @@ public enum BLAS {
         if k == 0 {
             if beta == 0 { for i in 0..<m { (c + i &* ldc).initialize(repeating: 0, count: n) } }
             else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i &* ldc &+ j] *= beta } } }
+            return
+        }
+        // Small products (MLP layers up to ~256 wide at small batch): a register-blocked AVX2 kernel that
+        // skips OpenBLAS's packing, beta pass and thread dispatch (1.1–4× faster up to m·n·k ≈ 4M on Zen 3,
+        // measured against OpenBLAS 0.3.21 with 1 and 2 threads; see Sources/CFlowSupport/SmallGemm.c).
+        if Double(m) * Double(n) * Double(k) <= 4_194_304 {
+            cflow_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,

@@ -240,7 +240,6 @@ static void test_regression(void) {
             CHECK(strstr(header, "\"layers.0.weight\"") != NULL);
             CHECK(strstr(header, "\"layers.2.bias\"") != NULL);
             CHECK(strstr(header, "\"__metadata__\"") != NULL);
-            CHECK(strstr(header, "\"flowgen.config\"") != NULL);
             free(header);
         }
         fclose(f);

@@ -18,9 +18,16 @@ trap 'rm -rf "$work"' EXIT
     | sed -E 's/[[:space:]]*\($//' | sort -u > "$work/declared"
 [[ -s $work/declared ]] || { echo "no fg_ functions found in $header" >&2; exit 1; }
 
-# Exported: defined dynamic symbols, without version suffixes (name@@NODE).
+# Exported: defined dynamic symbols with global binding (nm prints local ones in lower case, except
+# u/v/w/i which are global kinds), without version suffixes (name@@NODE).
 "$nm" -D --defined-only "$lib" > "$work/nm"
-awk '{ print $(NF-1), $NF }' "$work/nm" | sed -E 's/@.*$//' > "$work/typed"
+awk '{ print $(NF-1), $NF }' "$work/nm" | sed -E 's/@.*$//' > "$work/all"
+awk '$1 ~ /^[A-Zuvwi]$/' "$work/all" > "$work/typed"
+awk '$1 !~ /^[A-Zuvwi]$/ { print "  " $1, $2 }' "$work/all" > "$work/local"
+if [[ -s $work/local ]]; then
+    echo "note: $(wc -l < "$work/local") local (not exported) symbols sit in .dynsym:"
+    cat "$work/local"
+fi
 # Linker version nodes are absolute symbols named like the node in the version script (e.g. FLOWGEN_0).
 grep -vE '^A [A-Z][A-Z0-9_]*$' "$work/typed" | awk '{ print $2 }' | sort -u > "$work/exported"
 awk '$1 == "A" { print $2 }' "$work/typed" | grep -vE '^[A-Z][A-Z0-9_]*$' >> "$work/exported" || true

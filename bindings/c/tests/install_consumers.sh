@@ -49,8 +49,9 @@ for root in "$prefix" "$moved"; do
     LD_LIBRARY_PATH="$root/$libdir" "$work/consumer_pc"
 done
 
-# (b) find_package consumer.
+# (b) find_package consumer, against the moved copy only.
 unset PKG_CONFIG_PATH
+rm -rf "$prefix"
 "$cmake" -S "$here/consumer" -B "$work/consumer-build" -DCMAKE_PREFIX_PATH="$moved" -DCMAKE_BUILD_TYPE=Release
 "$cmake" --build "$work/consumer-build"
 ldd "$work/consumer-build/consumer" | grep -F "libflowgen.so.$major => $moved/$libdir/" \

@@ -13,6 +13,9 @@ from ._lib import LibraryNotFoundError, get_lib as _get_lib, library_path
 from .constants import *  # noqa: F401,F403 — FG_* values without the prefix (ERR_IO, ACT_RELU, …)
 from .errors import FlowgenError, check as _check
 from .mlp import MLP
+from .graph import Graph, LinkPredictor, NodeClassifier  # noqa: F401 — graph learning (fg_graph_*, fg_linkpred_*, fg_nodeclass_*)
+from .gfn import GFlowNet
+from .fm import FlowMatcher, w2  # noqa: E402
 
 __version__ = "0.1.0"
 

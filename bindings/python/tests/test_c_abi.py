@@ -56,8 +56,54 @@ def parse_defines(text):
 
 
 _SCALARS = {"size_t": ctypes.c_size_t, "uint32_t": ctypes.c_uint32, "uint64_t": ctypes.c_uint64,
-            "int32_t": ctypes.c_int32, "fg_status": ctypes.c_int32, "float": ctypes.c_float,
+            "int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64, "uint8_t": ctypes.c_uint8,
+            "double": ctypes.c_double, "fg_status": ctypes.c_int32, "float": ctypes.c_float,
             "fg_mlp_params": L.MLPParams, "fg_progress_fn": L.ProgressFn}
+
+
+def _struct_ctype(base):
+    """ctypes class of a struct type: registered in _lib.C_TYPES, or the return type of the matching
+    fg_<obj>_default_params / fg_<obj>_default_<name> function."""
+    registered = getattr(L, "C_TYPES", {})
+    if base in registered:
+        return registered[base]
+    if base in _SCALARS:
+        return _SCALARS[base]
+    if base.endswith("_params"):
+        default = base[: -len("_params")] + "_default_params"
+        if default in L.SIGNATURES:
+            return L.SIGNATURES[default][0]
+    return None
+
+
+_HEADER_STRUCTS = {}  # complete struct typedefs of the header: name -> number of fields (filled below)
+
+
+class _AnyStruct:
+    """Matches a ctypes Structure with the same number of fields as the header's struct."""
+
+    def __init__(self, name, fields):
+        self.name, self.fields = name, fields
+
+    def __eq__(self, other):
+        return (isinstance(other, type) and issubclass(other, ctypes.Structure)
+                and len(other._fields_) == self.fields)
+
+    def __repr__(self):
+        return "<struct %s with %d fields>" % (self.name, self.fields)
+
+
+class _AnyStructPointer(_AnyStruct):
+    def __eq__(self, other):
+        target = getattr(other, "_type_", None)
+        return isinstance(target, type) and _AnyStruct.__eq__(self, target)
+
+
+class _AnyCallback:
+    """Matches any ctypes function-pointer type (callback typedefs named fg_*_fn)."""
+
+    def __eq__(self, other):
+        return hasattr(other, "_argtypes_") and hasattr(other, "_restype_")
 
 
 def expected_ctype(c_type):
@@ -65,16 +111,28 @@ def expected_ctype(c_type):
     words = c_type.replace("const", " ").split()
     stars = words.count("*")
     base = " ".join(w for w in words if w != "*")
+    struct = _struct_ctype(base)
+    if struct is None and base in _HEADER_STRUCTS:
+        if stars == 0:
+            return _AnyStruct(base, _HEADER_STRUCTS[base])
+        if stars == 1:
+            return _AnyStructPointer(base, _HEADER_STRUCTS[base])
     if stars == 0:
-        return None if base == "void" else _SCALARS[base]
+        if base == "void":
+            return None
+        if struct is not None:
+            return struct
+        if base.startswith("fg_") and base.endswith("_fn"):
+            return _AnyCallback()
+        return _SCALARS[base]
     if stars == 1 and base == "char":
         return ctypes.c_char_p
-    if stars == 1 and base in ("fg_mlp", "void"):
+    if stars == 1 and struct is not None:
+        return ctypes.POINTER(struct)
+    if stars == 1 and (base == "void" or base.startswith("fg_")):
         return ctypes.c_void_p  # opaque handles / user data: full-width pointers
-    if stars == 2 and base == "fg_mlp":
+    if stars == 2 and base.startswith("fg_") and struct is None:
         return ctypes.POINTER(ctypes.c_void_p)
-    if stars == 1:
-        return ctypes.POINTER(_SCALARS[base])
     raise AssertionError("no mapping for C type %r" % c_type)
 
 
@@ -88,18 +146,27 @@ def test_header_parser_sees_all_functions(header_text):
     assert len(functions) >= 19
 
 
+def parse_structs(text):
+    """{name: field count} for every `typedef struct fg_x { ... } fg_x;` of the header."""
+    body = _strip(text)
+    return {name: fields.count(";") for name, fields in
+            re.findall(r"typedef\s+struct\s+(fg_\w+)\s*\{(.*?)\}\s*\1\s*;", body, flags=re.S)}
+
+
 def test_every_header_function_is_declared_with_matching_types(header_text):
+    _HEADER_STRUCTS.update(parse_structs(header_text))
     functions = parse_functions(header_text)
     assert sorted(functions) == sorted(L.SIGNATURES), (
         "missing in _lib.py: %s; not in header: %s" % (
             sorted(set(functions) - set(L.SIGNATURES)), sorted(set(L.SIGNATURES) - set(functions))))
     for name, (c_restype, c_params) in functions.items():
         restype, argtypes = L.SIGNATURES[name]
-        assert restype is expected_ctype(c_restype) or restype == expected_ctype(c_restype), (
-            name, c_restype, restype)
+        expected = expected_ctype(c_restype)
+        assert restype is expected or expected == restype, (name, c_restype, restype)
         assert len(argtypes) == len(c_params), (name, c_params, argtypes)
         for c_param, argtype in zip(c_params, argtypes):
-            assert argtype == expected_ctype(c_param), (name, c_param, argtype)
+            expected = expected_ctype(c_param)
+            assert expected == argtype, (name, c_param, argtype)
 
 
 def test_loaded_library_functions_carry_the_declarations(lib):

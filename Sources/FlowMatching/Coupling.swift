@@ -1,0 +1,57 @@
+import FlowTensor
+
+/// How source and target minibatches are paired before the path is sampled (Tong et al. 2024 §3.2).
+/// A coupling is one `pair(x0, x1, rng)`.
+public enum Coupling: Equatable, Sendable {
+    /// Keep the rows as drawn (independent coupling, I-CFM / FM).
+    case independent
+    /// Exact minibatch OT under squared Euclidean cost: x0 is permuted by the optimal assignment
+    /// (`linearSumAssignment`), x1 keeps its order (a permutation, like torchcfm's scipy path).
+    case exactOT
+    /// Entropic OT (log-domain Sinkhorn with regularisation `epsilon` on the raw squared cost); n
+    /// pairs (i, j) are drawn with replacement from the plan π, as torchcfm's `OTPlanSampler`.
+    case sinkhorn(epsilon: Double)
+
+    /// The paired batches (same shapes as the inputs).
+    public func pair(_ x0: Tensor, _ x1: Tensor, rng: inout RandomGenerator) -> (x0: Tensor, x1: Tensor) {
+        switch self {
+        case .independent:
+            return (x0, x1)
+        case .exactOT:
+            let perm = exactOTPermutation(x0, x1)
+            return (gatherRows(x0, perm), x1)
+        case .sinkhorn(let epsilon):
+            let n = x0.shape[0], m = x1.shape[0]
+            let cost = squaredDistances(x0, x1)
+            let result = logSinkhorn(cost: cost, rows: n, columns: m, epsilon: epsilon, maxIterations: 200, tolerance: 1e-6)
+            var total = 0.0
+            for v in result.plan { total += v }
+            // Degenerate plan (underflow): fall back to the independent coupling (torchcfm does the same).
+            guard total.isFinite, total > 1e-8 else { return (x0, x1) }
+            var cdf = [Double](repeating: 0, count: result.plan.count)
+            var acc = 0.0
+            for k in result.plan.indices { acc += result.plan[k] / total; cdf[k] = acc }
+            let count = Swift.min(n, m)
+            var rows = [Int](repeating: 0, count: count), cols = [Int](repeating: 0, count: count)
+            for s in 0..<count {
+                let u = rng.nextUniformDouble() * acc
+                var lo = 0, hi = cdf.count - 1
+                while lo < hi { let mid = (lo + hi) / 2; if cdf[mid] > u { hi = mid } else { lo = mid + 1 } }
+                rows[s] = lo / m; cols[s] = lo % m
+            }
+            return (gatherRows(x0, rows), gatherRows(x1, cols))
+        }
+    }
+}
+
+/// Rows `indices` of a [n, d] tensor.
+public func gatherRows(_ t: Tensor, _ indices: [Int]) -> Tensor {
+    let d = t.count / Swift.max(t.shape[0], 1)
+    let out = Tensor(uninitialized: [indices.count, d])
+    let src = t.storage.pointer, dst = out.storage.pointer
+    for (i, r) in indices.enumerated() {
+        precondition(r >= 0 && r < t.shape[0], "row \(r) out of range")
+        (dst + i &* d).update(from: src + r &* d, count: d)
+    }
+    return withExtendedLifetime(t) { out }
+}

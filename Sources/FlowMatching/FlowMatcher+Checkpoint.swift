@@ -1,0 +1,94 @@
+import FlowTensor
+import FlowNN
+import FlowOptim
+
+/// Checkpoint layout (safetensors): the velocity MLP under "layers.<i>.weight" [out, in] /
+/// "layers.<i>.bias" (input = [x, t]), AdamW slots under "optimizer.g0.p<param>.s<slot>", and metadata
+/// "flowgen.kind" = "flow_matcher", "flowgen.format" = "1", options (floats as IEEE-754 bit patterns),
+/// step, RNG state words and whether the source is N(0, I).
+extension FlowMatcher {
+    static let kind = "flow_matcher"
+
+    public func checkpoint() -> SafeTensorsFile {
+        let c = configuration
+        var tensors = model.stateDict()
+        tensors += optimizer.stateTensors().map { ("optimizer.\($0.name)", $0.tensor) }
+        let metadata: [String: String] = [
+            "flowgen.kind": Self.kind, "flowgen.format": "1",
+            "flowgen.dim": String(c.dim), "flowgen.method": c.method.name,
+            "flowgen.sigma": String(c.sigma.bitPattern),
+            "flowgen.hidden_width": String(c.hiddenWidth), "flowgen.hidden_layers": String(c.hiddenLayers),
+            "flowgen.activation": c.activation.rawValue,
+            "flowgen.learning_rate": String(c.learningRate.bitPattern),
+            "flowgen.weight_decay": String(c.weightDecay.bitPattern),
+            "flowgen.grad_clip_norm": String(c.gradientClipNorm.bitPattern),
+            "flowgen.batch_size": String(c.batchSize), "flowgen.seed": String(c.seed),
+            "flowgen.step": String(optimizer.stepCount),
+            "flowgen.rng": rng.stateWords.map(String.init).joined(separator: ","),
+            "flowgen.source_standard_normal": sourceIsStandardNormal ? "1" : "0",
+        ]
+        return SafeTensorsFile(tensors: tensors, metadata: metadata)
+    }
+
+    /// Rebuilds a matcher from `checkpoint()`; every field is checked (`FlowIOError.corrupt` names it).
+    public static func restore(from file: SafeTensorsFile) throws -> FlowMatcher {
+        let meta = file.metadata
+        func field(_ key: String) throws -> String {
+            guard let v = meta["flowgen.\(key)"] else { throw FlowIOError.corrupt("checkpoint metadata lacks 'flowgen.\(key)'") }
+            return v
+        }
+        func integer<T: FixedWidthInteger>(_ key: String, _: T.Type) throws -> T {
+            guard let v = T(try field(key)) else { throw FlowIOError.corrupt("checkpoint metadata 'flowgen.\(key)' is not an integer") }
+            return v
+        }
+        func float(_ key: String) throws -> Float { Float(bitPattern: try integer(key, UInt32.self)) }
+        guard try field("kind") == kind else {
+            throw FlowIOError.corrupt("checkpoint holds a '\(meta["flowgen.kind"] ?? "")' model, not a flow matcher")
+        }
+        guard try field("format") == "1" else { throw FlowIOError.corrupt("unsupported flow-matcher checkpoint format") }
+        var c = FlowMatcher.Configuration(dim: try integer("dim", Int.self))
+        let methodName = try field("method")
+        guard let method = Method.allCases.first(where: { $0.name == methodName }) else {
+            throw FlowIOError.corrupt("unknown method '\(methodName)' in checkpoint")
+        }
+        c.method = method
+        c.sigma = try float("sigma")
+        c.hiddenWidth = try integer("hidden_width", Int.self)
+        c.hiddenLayers = try integer("hidden_layers", Int.self)
+        guard let act = ActivationKind(rawValue: try field("activation")) else {
+            throw FlowIOError.corrupt("unknown activation in checkpoint")
+        }
+        c.activation = act
+        c.learningRate = try float("learning_rate")
+        c.weightDecay = try float("weight_decay")
+        c.gradientClipNorm = try float("grad_clip_norm")
+        c.batchSize = try integer("batch_size", Int.self)
+        c.seed = try integer("seed", UInt64.self)
+        if let problem = c.problem { throw FlowIOError.corrupt("checkpoint options: \(problem)") }
+        let step = try integer("step", Int.self)
+        guard step >= 0 else { throw FlowIOError.corrupt("checkpoint step is negative") }
+        let words = try field("rng").split(separator: ",").compactMap { UInt64($0) }
+        guard words.count == 4 else { throw FlowIOError.corrupt("checkpoint RNG state must be four integers") }
+        let sourceFlag = try field("source_standard_normal")
+        guard sourceFlag == "0" || sourceFlag == "1" else { throw FlowIOError.corrupt("bad source flag in checkpoint") }
+
+        let matcher = FlowMatcher(c)
+        let params = file.tensors.filter { !$0.name.hasPrefix("optimizer.") }
+        do { try matcher.model.loadStateDict(params) } catch { throw FlowIOError.corrupt("checkpoint weights: \(error)") }
+        for (_, t) in params where !t.isFinite { throw FlowIOError.corrupt("checkpoint weights contain NaN or inf") }
+        let slots = file.tensors.filter { $0.name.hasPrefix("optimizer.") }
+            .map { (String($0.name.dropFirst("optimizer.".count)), $0.tensor) }
+        if let problem = matcher.optimizer.loadStateTensors(slots, stepCount: step) {
+            throw FlowIOError.corrupt("checkpoint \(problem)")
+        }
+        matcher.rng = RandomGenerator(state: (words[0], words[1], words[2], words[3]))
+        matcher.sourceIsStandardNormal = sourceFlag == "1"
+        return matcher
+    }
+
+    /// Writes the checkpoint atomically (temporary file + rename).
+    public func save(to path: String) throws { try checkpoint().write(path) }
+
+    /// Loads a checkpoint written by `save(to:)`.
+    public static func load(from path: String) throws -> FlowMatcher { try restore(from: SafeTensorsFile.read(path)) }
+}

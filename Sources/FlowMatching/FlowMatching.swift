@@ -1,1 +1,0 @@
-// FlowMatching: placeholder until its first file lands.

@@ -1,1 +1,0 @@
-// GFlowNet: placeholder until its first file lands.

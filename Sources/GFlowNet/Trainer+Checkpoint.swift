@@ -1,0 +1,154 @@
+import FlowTensor
+import FlowAutodiff
+import FlowNN
+
+/// Checkpoint layout (safetensors): estimator parameters under "estimator.layers.<i>.weight/bias",
+/// "log_z" [1], optimizer slots under "optimizer.g<group>.p<param>.s<slot>", and metadata
+/// "flowgen.kind" = "gfn", "flowgen.format" = "1", the environment ("flowgen.env" = "hypergrid", ndim,
+/// height, rewards as IEEE-754 bit patterns), the configuration, step, trajectories, modes found, the
+/// ZVar log Z estimate, the generator state and "flowgen.reward" ("builtin", or "callback" for a
+/// `CustomRewardEnvironment` over a HyperGrid, whose reward function must be supplied again when
+/// loading). Only HyperGrid runs can be checkpointed.
+extension GFlowNetTrainer {
+    static let kind = "gfn"
+
+    /// The complete state as a safetensors file. Throws for environments without a checkpoint format.
+    public func checkpoint() throws -> SafeTensorsFile {
+        let custom = environment as? CustomRewardEnvironment
+        guard let grid = (custom?.base ?? environment) as? HyperGrid else {
+            throw FlowIOError.invalid("only HyperGrid GFlowNets can be saved")
+        }
+        let c = configuration
+        var tensors = estimator.stateDict().map { ("estimator.\($0.name)", $0.tensor) }
+        tensors.append(("log_z", logZ.value.copy()))
+        tensors += optimizer.stateTensors().map { ("optimizer.\($0.name)", $0.tensor) }
+        let metadata: [String: String] = [
+            "flowgen.kind": Self.kind,
+            "flowgen.format": "1",
+            "flowgen.env": "hypergrid",
+            "flowgen.reward": custom == nil ? "builtin" : "callback",
+            "flowgen.ndim": String(grid.ndim),
+            "flowgen.height": String(grid.height),
+            "flowgen.r0": String(grid.r0.bitPattern),
+            "flowgen.r1": String(grid.r1.bitPattern),
+            "flowgen.r2": String(grid.r2.bitPattern),
+            "flowgen.loss": c.objective.name,
+            "flowgen.lambda": String(c.lambda.bitPattern),
+            "flowgen.batch_size": String(c.batchSize),
+            "flowgen.hidden_width": String(c.hiddenWidth),
+            "flowgen.hidden_layers": String(c.hiddenLayers),
+            "flowgen.learning_rate": String(c.learningRate.bitPattern),
+            "flowgen.log_z_learning_rate": String(c.logZLearningRate.bitPattern),
+            "flowgen.epsilon": String(c.sampling.epsilon.bitPattern),
+            "flowgen.temperature": String(c.sampling.temperature.bitPattern),
+            "flowgen.uniform_pb": c.uniformBackward ? "1" : "0",
+            "flowgen.seed": String(c.seed),
+            "flowgen.step": String(optimizer.stepCount),
+            "flowgen.trajectories": String(trajectoriesSeen),
+            "flowgen.modes_found": modesFound.sorted().map(String.init).joined(separator: ","),
+            "flowgen.log_z_estimate": String(lastLogZEstimate.bitPattern),
+            "flowgen.rng": rng.stateWords.map(String.init).joined(separator: ","),
+        ]
+        return SafeTensorsFile(tensors: tensors, metadata: metadata)
+    }
+
+    /// Rebuilds a trainer from `checkpoint()`'s output; every field is checked and problems are
+    /// reported as `FlowIOError.corrupt`. A checkpoint of a user-reward run needs `logReward` (and a
+    /// built-in one must not get it): otherwise `FlowIOError.invalid`.
+    public static func restore(from file: SafeTensorsFile,
+                               logReward: (([Int32], Int) throws -> [Double])? = nil) throws -> GFlowNetTrainer {
+        let meta = file.metadata
+        func field(_ key: String) throws -> String {
+            guard let v = meta["flowgen.\(key)"] else { throw FlowIOError.corrupt("checkpoint metadata lacks 'flowgen.\(key)'") }
+            return v
+        }
+        func integer<T: FixedWidthInteger>(_ key: String, _: T.Type) throws -> T {
+            guard let v = T(try field(key)) else { throw FlowIOError.corrupt("checkpoint metadata 'flowgen.\(key)' is not an integer") }
+            return v
+        }
+        func float(_ key: String) throws -> Float { Float(bitPattern: try integer(key, UInt32.self)) }
+        func double(_ key: String) throws -> Double { Double(bitPattern: try integer(key, UInt64.self)) }
+        guard try field("kind") == kind else {
+            throw FlowIOError.corrupt("checkpoint holds a '\(meta["flowgen.kind"] ?? "")' model, not a GFlowNet")
+        }
+        guard try field("format") == "1" else { throw FlowIOError.corrupt("unsupported GFlowNet checkpoint format") }
+        guard try field("env") == "hypergrid" else { throw FlowIOError.corrupt("unknown environment '\(meta["flowgen.env"] ?? "")'") }
+        let reward = meta["flowgen.reward"] ?? "builtin"
+        guard reward == "builtin" || reward == "callback" else { throw FlowIOError.corrupt("unknown reward kind '\(reward)'") }
+        if reward == "callback" && logReward == nil {
+            throw FlowIOError.invalid("the checkpoint was trained with a user reward function; load it with that function (fg_gfn_load_with_reward)")
+        }
+        if reward == "builtin" && logReward != nil {
+            throw FlowIOError.invalid("the checkpoint uses the built-in HyperGrid reward; load it without a reward function")
+        }
+        let ndim = try integer("ndim", Int.self), height = try integer("height", Int.self)
+        let r0 = try double("r0"), r1 = try double("r1"), r2 = try double("r2")
+        guard ndim >= 1, ndim <= 1024, height >= 2, height <= 1 << 16,
+              let _ = HyperGrid.stateCount(ndim: ndim, height: height), ndim * height <= 1 << 20 else {
+            throw FlowIOError.corrupt("checkpoint grid size ndim=\(ndim) height=\(height) is invalid")
+        }
+        guard r0.isFinite, r0 > 0, r1.isFinite, r1 >= 0, r2.isFinite, r2 >= 0 else {
+            throw FlowIOError.corrupt("checkpoint rewards are invalid")
+        }
+        var c = Configuration()
+        guard let objective = GFlowNetObjective(name: try field("loss")) else { throw FlowIOError.corrupt("unknown loss in checkpoint") }
+        c.objective = objective
+        c.lambda = try float("lambda")
+        c.batchSize = try integer("batch_size", Int.self)
+        c.hiddenWidth = try integer("hidden_width", Int.self)
+        c.hiddenLayers = try integer("hidden_layers", Int.self)
+        c.learningRate = try float("learning_rate")
+        c.logZLearningRate = try float("log_z_learning_rate")
+        c.sampling = SamplingOptions(epsilon: try float("epsilon"), temperature: try float("temperature"))
+        c.uniformBackward = try field("uniform_pb") == "1"
+        c.seed = try integer("seed", UInt64.self)
+        if let problem = c.problem { throw FlowIOError.corrupt("checkpoint configuration: \(problem)") }
+        let step = try integer("step", Int.self)
+        let trajectories = try integer("trajectories", Int.self)
+        guard step >= 0, trajectories >= 0 else { throw FlowIOError.corrupt("checkpoint counters are negative") }
+        let stateCount = HyperGrid.stateCount(ndim: ndim, height: height)!
+        let modesText = try field("modes_found")
+        var modes = Set<Int>()
+        for part in modesText.split(separator: ",") {
+            guard let m = Int(part), m >= 0, m < stateCount else { throw FlowIOError.corrupt("checkpoint modes_found is invalid") }
+            modes.insert(m)
+        }
+        let estimate = try double("log_z_estimate")
+        let words = try field("rng").split(separator: ",").compactMap { UInt64($0) }
+        guard words.count == 4 else { throw FlowIOError.corrupt("checkpoint RNG state must be four integers") }
+
+        let grid = HyperGrid(ndim: ndim, height: height, r0: r0, r1: r1, r2: r2)
+        let env: DiscreteEnvironment = logReward.map { CustomRewardEnvironment(base: grid, logReward: $0) } ?? grid
+        if let problem = GFlowNetTrainer.resourceProblem(environment: env, configuration: c) {
+            throw FlowIOError.corrupt("checkpoint configuration: \(problem)")
+        }
+        let trainer = GFlowNetTrainer(environment: env, configuration: c)
+        let params = file.tensors.filter { $0.name.hasPrefix("estimator.") }
+            .map { (String($0.name.dropFirst("estimator.".count)), $0.tensor) }
+        do { try trainer.estimator.loadStateDict(params) } catch {
+            throw FlowIOError.corrupt("checkpoint weights: \(error)")
+        }
+        for (_, t) in params where !t.isFinite { throw FlowIOError.corrupt("checkpoint weights contain NaN or inf") }
+        guard let z = file.tensor(named: "log_z"), z.shape == [1], z.isFinite else {
+            throw FlowIOError.corrupt("checkpoint 'log_z' is missing, mis-shaped or not finite")
+        }
+        trainer.logZ.assign(z.copy())
+        let slots = file.tensors.filter { $0.name.hasPrefix("optimizer.") }
+            .map { (String($0.name.dropFirst("optimizer.".count)), $0.tensor) }
+        if let problem = trainer.optimizer.loadStateTensors(slots, stepCount: step) {
+            throw FlowIOError.corrupt("checkpoint \(problem)")
+        }
+        trainer.rng = RandomGenerator(state: (words[0], words[1], words[2], words[3]))
+        trainer.restoreCounters(trajectories: trajectories, modes: modes, logZEstimate: estimate)
+        return trainer
+    }
+
+    /// Writes the checkpoint atomically (temporary file + rename).
+    public func save(to path: String) throws { try checkpoint().write(path) }
+
+    /// Loads a checkpoint written by `save(to:)`.
+    public static func load(from path: String,
+                            logReward: (([Int32], Int) throws -> [Double])? = nil) throws -> GFlowNetTrainer {
+        try restore(from: SafeTensorsFile.read(path), logReward: logReward)
+    }
+}

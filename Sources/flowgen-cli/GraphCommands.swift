@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import FlowGen
+
+/// Resolves `--data` (default: the bundled compact Cora, `data/cora`).
+func graphDataDirectory(_ given: String?) throws -> String {
+    if let given { return given }
+    guard let dir = GraphLoader.bundledCoraDirectory() else {
+        throw ValidationError("the bundled data/cora was not found; pass --data DIR (or set FLOWGEN_DATA)")
+    }
+    return dir
+}
+
+func meanAndStd(_ xs: [Double]) -> (Double, Double) {
+    guard !xs.isEmpty else { return (0, 0) }
+    let m = xs.reduce(0, +) / Double(xs.count)
+    let v = xs.count > 1 ? xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1) : 0
+    return (m, v.squareRoot())
+}
+
+/// `flowgen linkpred`: the NCN link-prediction protocol (70/10/20 split per run r seeded by seed + r, message
+/// passing on training edges, strict Hits@100 at the best-validation epoch), mean ± std over runs.
+struct LinkPredCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "linkpred",
+        abstract: "Link prediction on a graph under the NCN protocol (HR@100 strict, MRR, AUROC).")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Graph directory (planetoid or compact layout). Default: the bundled Cora.") var data: String?
+    @Option(help: "Model: cn, aa, ra, gae, ncn.") var model: String = "cn"
+    @Option(help: "Number of runs (split seeds seed … seed+runs-1).") var runs: Int = 10
+    @Option(help: "Training epochs per run (learned models).") var epochs: Int = 100
+    @Option(help: "First split seed.") var seed: UInt64 = 0
+    @Option(help: "Embedding width.") var hidden: Int = 256
+    @Option(help: "Learning rate (default: the model's, GAE 0.01, NCN 0.004).") var lr: Float?
+    @Option(help: "Input feature dropout (default: the model's, GAE 0, NCN 0.7).") var inputDropout: Float?
+    @Option(help: "Training positives per step (0 = all).") var batch: Int = 1152
+
+    func run() throws {
+        guard let kind = LinkModelKind(rawValue: model.lowercased()) else {
+            throw ValidationError("--model must be one of cn, aa, ra, gae, ncn")
+        }
+        guard runs >= 1, epochs >= 0 else { throw ValidationError("--runs must be ≥ 1 and --epochs ≥ 0") }
+        let graph = try GraphLoader.load(directory: try graphDataDirectory(data))
+        var config = LinkPredictor.Configuration(model: kind)
+        config.epochs = epochs; config.hidden = hidden; config.batchSize = batch
+        if let lr { config.learningRate = lr }
+        if let inputDropout { config.inputDropout = inputDropout }
+        var results: [LinkRunResult] = []
+        var bar = ProgressBar("linkpred \(kind.rawValue)", total: runs * Swift.max(kind.isLearned ? epochs : 1, 1))
+        for r in 0..<runs {
+            config.seed = seed &+ UInt64(r)
+            let predictor = try LinkPredictor(graph: graph, configuration: config)
+            let done = r * Swift.max(kind.isLearned ? epochs : 1, 1)
+            let result = try predictor.fit(splitSeed: seed &+ UInt64(r)) { e, _, loss in
+                bar.update(done + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))"); return true
+            }
+            results.append(result)
+            if !common.json || isatty(2) == 0 {
+                fputs("run \(r): test HR@100 \(format3("", result.testHits * 100)) (best epoch \(result.bestEpoch), val \(format3("", result.validationHits * 100)))\n", stderr)
+            }
+        }
+        let (hm, hs) = meanAndStd(results.map { $0.testHits * 100 })
+        let (mrr, _) = meanAndStd(results.map(\.testMRR))
+        let (auroc, _) = meanAndStd(results.map(\.testAUROC))
+        let (epochSeconds, _) = meanAndStd(results.map(\.epochSeconds))
+        print("\(kind.rawValue) on \(graph.nodeCount) nodes / \(graph.edgeCount) edges, \(runs) runs: test HR@100 \(format3("", hm)) ± \(format3("", hs)), MRR \(format3("", mrr)), AUROC \(format3("", auroc)), \(format3("", epochSeconds)) s/epoch")
+        if common.json {
+            print(JSONValue.object([
+                ("model", .string(kind.rawValue)), ("hr100_mean", .number(hm)), ("hr100_std", .number(hs)),
+                ("mrr", .number(mrr)), ("auroc", .number(auroc)), ("epoch_seconds", .number(epochSeconds)),
+                ("runs", .number(Double(runs))), ("epochs", .number(Double(kind.isLearned ? epochs : 0))),
+                ("hr100_per_run", .array(results.map { .number($0.testHits * 100) })),
+            ]).serialized())
+        }
+    }
+}
+
+/// `flowgen nodeclass`: semi-supervised node classification on the public split (Kipf & Welling setting).
+struct NodeClassCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nodeclass",
+        abstract: "Node classification (GCN/SAGE/GIN, 2 layers) on the public split; test accuracy over runs.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Graph directory (planetoid or compact layout). Default: the bundled Cora.") var data: String?
+    @Option(help: "Model: gcn, sage, gin.") var model: String = "gcn"
+    @Option(help: "Number of runs (seeds seed … seed+runs-1).") var runs: Int = 10
+    @Option(help: "Training epochs.") var epochs: Int = 200
+    @Option(help: "First seed.") var seed: UInt64 = 0
+    @Option(help: "Hidden width.") var hidden: Int = 16
+
+    func run() throws {
+        guard let kind = GNNKind(rawValue: model.lowercased()) else { throw ValidationError("--model must be gcn, sage or gin") }
+        guard runs >= 1, epochs >= 1 else { throw ValidationError("--runs and --epochs must be ≥ 1") }
+        let graph = try GraphLoader.load(directory: try graphDataDirectory(data))
+        var accuracies: [Double] = [], seconds: [Double] = []
+        var bar = ProgressBar("nodeclass \(kind.rawValue)", total: runs * epochs)
+        for r in 0..<runs {
+            var config = NodeClassifier.Configuration()
+            config.kind = kind; config.epochs = epochs; config.seed = seed &+ UInt64(r); config.hidden = hidden
+            let classifier = try NodeClassifier(graph: graph, configuration: config)
+            let t0 = now()
+            try classifier.fit { e, _, loss in bar.update(r * epochs + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))"); return true }
+            seconds.append((now() - t0) / Double(epochs))
+            accuracies.append(Double(classifier.accuracy(on: graph.testNodes)) * 100)
+        }
+        let (am, asd) = meanAndStd(accuracies)
+        let (es, _) = meanAndStd(seconds)
+        print("\(kind.rawValue) on \(graph.nodeCount) nodes, \(runs) runs × \(epochs) epochs: test accuracy \(format3("", am)) ± \(format3("", asd)) %, \(format3("", es * 1000)) ms/epoch")
+        if common.json {
+            print(JSONValue.object([
+                ("model", .string(kind.rawValue)), ("acc_mean", .number(am)), ("acc_std", .number(asd)),
+                ("epoch_seconds", .number(es)), ("runs", .number(Double(runs))), ("epochs", .number(Double(epochs))),
+            ]).serialized())
+        }
+    }
+}
