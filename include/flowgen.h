@@ -191,8 +191,9 @@ fg_status fg_mlp_load(const char *path, fg_mlp **out);
 /* A GFlowNet learns a policy that builds an object x step by step and samples it with probability
  * R(x)/Z. A fg_gfn holds the environment, the policy network (one MLP trunk with P_F, P_B and log F
  * heads), log Z, the Adam optimizer (separate log Z learning rate), the sampling generator and the
- * training counters. Built-in environment: HyperGrid exactly as torchgfn defines it (see
- * docs/ARCHITECTURE.md and the GFlowNet reference sheet). */
+ * training counters. Built-in environment: HyperGrid exactly as torchgfn's gym/hypergrid.py defines it
+ * (increments masked at the edge, exit always allowed, K-hot encoding), with its reward or a user log
+ * reward callback (fg_gfn_create_with_reward). Exact metrics use dynamic programming over the DAG. */
 typedef struct fg_gfn fg_gfn;
 
 /* Environments (fg_gfn_params.env). */
@@ -230,7 +231,7 @@ typedef struct fg_gfn_params {
 
 /** Exact quality metrics of a fg_gfn (HyperGrid with at most 2^24 states), filled by fg_gfn_evaluate. */
 typedef struct fg_gfn_metrics {
-    uint32_t struct_size;       /* set to sizeof(fg_gfn_metrics) before calling fg_gfn_metrics */
+    uint32_t struct_size;       /* set to sizeof(fg_gfn_metrics) before calling fg_gfn_evaluate */
     uint32_t reserved;          /* 0 */
     double l1;                  /* sum over states |P_T(x) - R(x)/Z|, P_T exact (dynamic programming) */
     double tv;                  /* total variation, l1 / 2 */
@@ -500,7 +501,8 @@ typedef struct fg_graph fg_graph;
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty path), FG_ERR_IO (missing/unreadable
  *  files), FG_ERR_CORRUPT_FILE (bad .npy, malformed CSV line — the message names the line number —,
  *  label/feature row-count mismatch), FG_ERR_OUT_OF_RANGE (node id or split id out of range, negative
- *  label), FG_ERR_NON_FINITE (NaN/inf features). On failure *out = NULL. */
+ *  label), FG_ERR_NON_FINITE (NaN/inf features), FG_ERR_OUT_OF_MEMORY (more than 2^27 nodes). On failure
+ *  *out = NULL. */
 fg_status fg_graph_load(const char *directory, fg_graph **out);
 
 /** Creates a graph from caller arrays (all copied).
@@ -508,7 +510,7 @@ fg_status fg_graph_load(const char *directory, fg_graph **out);
  *  in 0 … n_nodes-1 (else FG_ERR_OUT_OF_RANGE naming the edge). n_edges may be 0 (edges may then be NULL).
  *  features: NULL for none, else [feature_rows, n_features] finite floats with feature_rows == n_nodes.
  *  labels: NULL for none, else n_labels == n_nodes class ids >= 0.
- *  1 <= n_nodes <= 2^31.
+ *  1 <= n_nodes <= 2^27 (larger: FG_ERR_OUT_OF_MEMORY).
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT, FG_ERR_UNKNOWN_ENUM (index_type),
  *  FG_ERR_OUT_OF_RANGE, FG_ERR_SHAPE_MISMATCH (row counts), FG_ERR_NON_FINITE, FG_ERR_OUT_OF_MEMORY. */
 fg_status fg_graph_create(size_t n_nodes, const void *edges, size_t n_edges, uint32_t index_type,
@@ -549,7 +551,7 @@ typedef struct fg_linkpred fg_linkpred;
 typedef struct fg_linkpred_params {
     uint32_t struct_size;         /* sizeof(fg_linkpred_params) of the caller's header */
     uint32_t model;               /* FG_LINKPRED_* (default FG_LINKPRED_CN) */
-    uint32_t hidden;              /* embedding width of GAE/NCN, 1 … 65536 (default 256) */
+    uint32_t hidden;              /* embedding width of GAE/NCN, 1 … 4096 (default 256) */
     uint32_t layers;              /* GCN layers of the encoder, 1 … 16; 0 = model default (GAE 2, NCN 1) */
     float learning_rate;          /* Adam step size, > 0; 0 = model default (GAE 0.01, NCN 0.004) (default 0) */
     float dropout;                /* between encoder layers, in [0, 1) (default 0.3) */
@@ -579,7 +581,8 @@ typedef struct fg_linkpred_report {
 /** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
  *  GAE and NCN need node features. params may be NULL (defaults).
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model),
- *  FG_ERR_INVALID_ARGUMENT (out-of-range field, no features for GAE/NCN). On failure *out = NULL. */
+ *  FG_ERR_INVALID_ARGUMENT (out-of-range field, no features for GAE/NCN), FG_ERR_OUT_OF_MEMORY (n_nodes or
+ *  n_features times hidden above 2^31). On failure *out = NULL. */
 fg_status fg_linkpred_create(const fg_graph *graph, const fg_linkpred_params *params, fg_linkpred **out);
 
 /** Releases a link predictor. NULL is accepted. */
@@ -624,7 +627,7 @@ typedef struct fg_nodeclass fg_nodeclass;
 typedef struct fg_nodeclass_params {
     uint32_t struct_size;   /* sizeof(fg_nodeclass_params) of the caller's header */
     uint32_t model;         /* FG_GNN_* (default FG_GNN_GCN) */
-    uint32_t hidden;        /* hidden width, 1 … 65536 (default 16) */
+    uint32_t hidden;        /* hidden width, 1 … 4096 (default 16) */
     uint32_t layers;        /* graph layers, 1 … 16 (default 2) */
     float learning_rate;    /* Adam step size, > 0 (default 0.01) */
     float weight_decay;     /* L2 on the first layer, >= 0 (default 5e-4) */
@@ -638,7 +641,8 @@ typedef struct fg_nodeclass_params {
 fg_nodeclass_params fg_nodeclass_default_params(void);
 
 /** Creates a node classifier (keeps its own reference to graph). The graph needs features and labels.
- *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM, FG_ERR_INVALID_ARGUMENT. */
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM, FG_ERR_INVALID_ARGUMENT,
+ *  FG_ERR_OUT_OF_MEMORY (model too large). */
 fg_status fg_nodeclass_create(const fg_graph *graph, const fg_nodeclass_params *params, fg_nodeclass **out);
 
 /** Releases a node classifier. NULL is accepted. */

@@ -6,12 +6,15 @@
  *    either layout (row-major: A[i·lda + p]; transposed: A[p·lda + i]), so A is never packed.
  *  - B panel (kc × 16 slice of op(B)): read in place when B is not transposed and the panel is full
  *    (rows are contiguous); otherwise packed into a zero-padded 16 KiB stack buffer (an 8×8 AVX
- *    transpose when B is transposed), once per panel and reused by every row block.
- *  - Edge tiles: specialised kernels for 1…6 rows and 8/16-wide panels; the last < 8 columns of C are
- *    written by scalar code (vmaskmovps stores are slow on AMD). k is blocked by 256 (beta is applied on
- *    the first block only).
- *  - Orientation: when n is narrow (e.g. 2 or 9 columns) the product is computed transposed,
- *    Cᵀ = op(B)ᵀ·op(A)ᵀ, so the 16-wide vectors run along m; C is then written with strides.
+ *    transpose when B is transposed). When the whole k-block of op(B) fits the buffer it is packed once
+ *    and C is walked row block by row block; otherwise panel by panel.
+ *  - Edge tiles: specialised kernels for 1…6 rows and 8/16-wide panels (48 instantiations); the last
+ *    < 8 columns of C are written in 4/2/1 pieces (vmaskmovps stores are slow on AMD). k is blocked by
+ *    256 (beta is applied on the first block only).
+ *  - Three strategies, chosen per call by a rough cycle model (sg_cost): the normal orientation; the
+ *    transposed one, Cᵀ = op(B)ᵀ·op(A)ᵀ, when n is narrow (2, 9, 16 columns with a large m: the 16-wide
+ *    vectors then run along m and the small operand is the one packed; C is written with strides); and,
+ *    for A·Bᵀ with few outputs, dot products vectorised along k.
  */
 #include "CFlowSmallGemm.h"
 #include <immintrin.h>
@@ -52,22 +55,23 @@ SG_INLINE void sg_store_partial(float *p, __m256 x, size_t cols, float beta) {
     }
 }
 
+/* Stores one accumulator vector (columns 0..<cols of a C row, cols ≥ 1) as x·alpha + beta·C; has_beta is a
+ * compile-time constant (beta == 0 must not read C). */
+SG_INLINE void sg_store_vec(const int has_beta, float *p, __m256 x, size_t cols, __m256 valpha, __m256 vbeta) {
+    x = _mm256_mul_ps(x, valpha);
+    if (cols >= 8) {
+        if (has_beta) x = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(p), x);
+        _mm256_storeu_ps(p, x);
+    } else {
+        sg_store_partial(p, x, cols, has_beta ? _mm256_cvtss_f32(vbeta) : 0.0f);
+    }
+}
+
 /* One micro-tile: C[0..<mr, 0..<nr] (C element (i, j) at c[i·rsc + j·csc]) = alpha · Σ_p op(A)[i, p]·Bp[p, j]
  * + beta · C. mr, nv (vectors per row: 1 or 2), ta and ts are compile-time constants after inlining;
  * ts == 0 requires csc == 1 (vector stores straight from the accumulators), ts == 1 is the transposed
  * orientation (rsc == 1) and stores through a small stack tile. nr ≤ 8·nv. The B panel has row stride ldb
  * and at least 8·nv readable columns. */
-/* Stores one accumulator vector (columns 0..<cols of a C row, cols ≥ 1) as x·alpha + beta·C. */
-SG_INLINE void sg_store_vec(float *p, __m256 x, size_t cols, float alpha, float beta) {
-    if (alpha != 1) x = _mm256_mul_ps(x, _mm256_set1_ps(alpha));
-    if (cols >= 8) {
-        if (beta != 0) x = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(p), x);
-        _mm256_storeu_ps(p, x);
-    } else {
-        sg_store_partial(p, x, cols, beta);
-    }
-}
-
 SG_INLINE void sg_tile(const int mr, const int nv, const int ta, const int ts, size_t kc,
                        const float *restrict a, size_t lda, const float *restrict b, size_t ldb,
                        float *restrict c, size_t rsc, size_t csc, size_t nr, float alpha, float beta) {
@@ -103,12 +107,18 @@ SG_INLINE void sg_tile(const int mr, const int nv, const int ta, const int ts, s
 
     if (!ts) {
         (void)csc;
-#define SG_STORE_ROW(R)                                                                   \
-        if (mr > R) {                                                                     \
-            sg_store_vec(c + (size_t)R * rsc, c##R##0, nr < 8 ? nr : 8, alpha, beta);     \
-            if (nv > 1) sg_store_vec(c + (size_t)R * rsc + 8, c##R##1, nr - 8, alpha, beta); \
+        const __m256 valpha = _mm256_set1_ps(alpha), vbeta = _mm256_set1_ps(beta);
+        const size_t cols0 = nr < 8 ? nr : 8, cols1 = nr - 8;
+#define SG_STORE_ROW(HB, R)                                                                      \
+        if (mr > R) {                                                                            \
+            sg_store_vec(HB, c + (size_t)R * rsc, c##R##0, cols0, valpha, vbeta);                \
+            if (nv > 1) sg_store_vec(HB, c + (size_t)R * rsc + 8, c##R##1, cols1, valpha, vbeta); \
         }
-        SG_STORE_ROW(0) SG_STORE_ROW(1) SG_STORE_ROW(2) SG_STORE_ROW(3) SG_STORE_ROW(4) SG_STORE_ROW(5)
+        if (beta == 0) {
+            SG_STORE_ROW(0, 0) SG_STORE_ROW(0, 1) SG_STORE_ROW(0, 2) SG_STORE_ROW(0, 3) SG_STORE_ROW(0, 4) SG_STORE_ROW(0, 5)
+        } else {
+            SG_STORE_ROW(1, 0) SG_STORE_ROW(1, 1) SG_STORE_ROW(1, 2) SG_STORE_ROW(1, 3) SG_STORE_ROW(1, 4) SG_STORE_ROW(1, 5)
+        }
 #undef SG_STORE_ROW
     } else {
         float tmp[SG_MR][SG_NR] __attribute__((aligned(32)));
@@ -345,8 +355,7 @@ static double sg_tile_cycles(size_t mr, size_t nv) {
 }
 
 /* Cycles of the broadcast path for an [m, n] output: per k (micro-kernels + B packing) and once (C stores). */
-static double sg_cost(int ta, int tb, size_t m, size_t n, size_t k, int transposed_store) {
-    (void)ta;
+static double sg_cost(int tb, size_t m, size_t n, size_t k, int transposed_store) {
     const size_t full = n / SG_NR, rem = n % SG_NR;
     const size_t mfull = m / SG_MR, mrem = m % SG_MR;
     double per_k = 0, pack = 0;
@@ -383,8 +392,8 @@ void cflow_sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float a
     if (!trans_b && n == 1 && ldb == 1) { trans_b = 1; ldb = k; }
     if (trans_a && m == 1 && lda == 1) { trans_a = 0; lda = k; }
     /* Normal orientation vs. Cᵀ = op(B)ᵀ·op(A)ᵀ (strided C stores, the other operand packed) vs. dot products. */
-    const double normal = sg_cost(trans_a, trans_b, m, n, k, 0);
-    const double swapped = sg_cost(!trans_b, !trans_a, n, m, k, 1);
+    const double normal = sg_cost(trans_b, m, n, k, 0);
+    const double swapped = sg_cost(!trans_a, n, m, k, 1);
     int path = swapped < normal ? 2 : 1;
     if (!trans_a && trans_b) {
         const double dot = (double)(m * n) * (0.55 * (double)((k + 7) / 8) + 3) + 10 * (double)(((m + 1) / 2) * ((n + 3) / 4));

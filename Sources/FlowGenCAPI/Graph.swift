@@ -10,8 +10,9 @@ final class GraphBox {
     init(_ graph: Graph) { self.graph = graph }
 }
 
-/// Largest node count accepted from C (ids must fit int32 on the Python side and n² keys fit Int).
-let maxGraphNodes = 1 << 31
+/// Largest node count accepted from C (2^27: per-node index arrays stay ≤ 1 GiB; larger requests are
+/// reported as FG_ERR_OUT_OF_MEMORY instead of attempting the allocation).
+let maxGraphNodes = 1 << 27
 
 /// Runs a graph entry point: `GraphError`s become statuses like every other error.
 func graphCall(_ function: StaticString, _ body: () throws -> Void) -> fg_status {
@@ -73,7 +74,9 @@ public func fg_graph_load(_ directory: UnsafePointer<CChar>?, _ out: UnsafeMutab
     return graphCall("fg_graph_load") {
         guard let out else { throw CAPIError.null("out") }
         let graph = try GraphLoader.load(directory: try pathArgument(directory, name: "directory"))
-        guard graph.nodeCount <= maxGraphNodes else { throw CAPIError.invalid("the graph has more than 2^31 nodes") }
+        guard graph.nodeCount <= maxGraphNodes else {
+            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "the graph has \(graph.nodeCount) nodes (limit 2^27)")
+        }
         out.pointee = OpaquePointer(Unmanaged.passRetained(GraphBox(graph)).toOpaque())
     }
 }
@@ -86,8 +89,9 @@ public func fg_graph_create(_ nNodes: Int, _ edges: UnsafeRawPointer?, _ nEdges:
     out?.pointee = nil
     return graphCall("fg_graph_create") {
         guard let out else { throw CAPIError.null("out") }
-        guard nNodes > 0, nNodes <= maxGraphNodes else {
-            throw CAPIError.invalid("n_nodes must be in 1 … 2^31, got \(nNodes < 0 ? "a value ≥ 2^63" : String(nNodes))")
+        guard nNodes > 0 else { throw CAPIError.invalid("n_nodes must be positive (got \(nNodes < 0 ? "a value ≥ 2^63" : "0"))") }
+        guard nNodes <= maxGraphNodes else {
+            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "n_nodes = \(nNodes) is larger than the limit 2^27")
         }
         guard indexType == UInt32(FG_INDEX_INT32) || indexType == UInt32(FG_INDEX_INT64) else {
             throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "index_type = \(indexType) is not an FG_INDEX_* value")

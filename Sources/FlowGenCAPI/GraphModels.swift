@@ -49,7 +49,7 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
             throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.model = \(p.model) is not an FG_LINKPRED_* value")
         }
         var c = LinkPredictor.Configuration(model: linkModelByCode[Int(p.model)])
-        guard p.hidden >= 1, p.hidden <= 65536 else { throw CAPIError.invalid("params.hidden must be in 1 … 65536, got \(p.hidden)") }
+        guard p.hidden >= 1, p.hidden <= 4096 else { throw CAPIError.invalid("params.hidden must be in 1 … 4096, got \(p.hidden)") }
         guard p.layers <= 16 else { throw CAPIError.invalid("params.layers must be in 0 … 16, got \(p.layers)") }
         guard p.learning_rate.isFinite, p.learning_rate >= 0 else {
             throw CAPIError.invalid("params.learning_rate must be finite and > 0 (0 = model default), got \(p.learning_rate)")
@@ -75,8 +75,9 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
         if c.model.isLearned {
             guard g.featureCount > 0 else { throw CAPIError.invalid("model \(c.model.rawValue) needs node features; the graph has none") }
             let (weights, overflow) = g.featureCount.multipliedReportingOverflow(by: c.hidden)
-            guard !overflow, weights <= 1 << 31 else {
-                throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "n_features × hidden = \(g.featureCount) × \(c.hidden) weights are too many")
+            guard !overflow, weights <= 1 << 31, g.nodeCount * c.hidden <= 1 << 31 else {
+                throw CAPIError(status: FG_ERR_OUT_OF_MEMORY,
+                                message: "n_features × hidden = \(g.featureCount) × \(c.hidden) weights or n_nodes × hidden = \(g.nodeCount) × \(c.hidden) embeddings are too many (limit 2^31)")
             }
         }
         let predictor = try LinkPredictor(graph: g, configuration: c)
@@ -188,7 +189,7 @@ public func fg_nodeclass_create(_ graph: OpaquePointer?, _ params: UnsafePointer
         guard Int(p.model) < gnnKindByCode.count else {
             throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.model = \(p.model) is not an FG_GNN_* value")
         }
-        guard p.hidden >= 1, p.hidden <= 65536 else { throw CAPIError.invalid("params.hidden must be in 1 … 65536, got \(p.hidden)") }
+        guard p.hidden >= 1, p.hidden <= 4096 else { throw CAPIError.invalid("params.hidden must be in 1 … 4096, got \(p.hidden)") }
         guard p.layers >= 1, p.layers <= 16 else { throw CAPIError.invalid("params.layers must be in 1 … 16, got \(p.layers)") }
         guard p.learning_rate.isFinite, p.learning_rate > 0 else {
             throw CAPIError.invalid("params.learning_rate must be finite and > 0, got \(p.learning_rate)")
@@ -204,8 +205,9 @@ public func fg_nodeclass_create(_ graph: OpaquePointer?, _ params: UnsafePointer
         guard g.labels != nil else { throw CAPIError.invalid("node classification needs labels; the graph has none") }
         guard g.classCount <= 1 << 20 else { throw CAPIError.invalid("labels must be < 2^20 (got \(g.classCount - 1))") }
         let (weights, overflow) = g.featureCount.multipliedReportingOverflow(by: Int(p.hidden))
-        guard !overflow, weights <= 1 << 31 else {
-            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "n_features × hidden weights are too many")
+        let widest = max(Int(p.hidden), g.classCount)
+        guard !overflow, weights <= 1 << 31, g.nodeCount * widest <= 1 << 31, Int(p.hidden) * g.classCount <= 1 << 31 else {
+            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "the model would be too large (n_features × hidden, n_nodes × width or hidden × classes above 2^31)")
         }
         var c = NodeClassifier.Configuration()
         c.kind = gnnKindByCode[Int(p.model)]

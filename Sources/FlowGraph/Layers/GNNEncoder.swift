@@ -89,7 +89,13 @@ public func sparseDropout(_ m: CSRMatrix, probability: Float, rng: inout RandomG
 /// The model input for a graph's features: sparse when they are stored sparse or under 10 % dense,
 /// optionally row-normalised (PyG's NormalizeFeatures). Nil without features.
 public func nodeInput(for graph: Graph, rowNormalize: Bool) -> NodeInput? {
-    if let sparse = graph.sparseFeatures { return .sparse(rowNormalize ? sparse.rowNormalized() : sparse) }
+    if let sparse = graph.sparseFeatures {
+        // A fresh object (arrays are shared copy-on-write): its lazily cached transpose then belongs to this
+        // model alone, so models on one shared graph can train on different threads.
+        return .sparse(rowNormalize ? sparse.rowNormalized()
+                       : CSRMatrix(rowCount: sparse.rowCount, columnCount: sparse.columnCount, rowPointers: sparse.rowPointers,
+                                   columnIndices: sparse.columnIndices, values: sparse.values))
+    }
     guard let dense = graph.features else { return nil }
     let csr = denseToCSR(dense)
     if csr.nonZeroCount * 10 < Swift.max(dense.count, 1) { return .sparse(rowNormalize ? csr.rowNormalized() : csr) }

@@ -4,7 +4,8 @@ import FlowTensor
 /// `columnIndices[rowPointers[i] ..< rowPointers[i+1]]` (sorted, unique) with `values` alongside.
 ///
 /// A class so that its transpose (needed by the SpMM backward of non-symmetric matrices) is built
-/// once and cached. Immutable after construction.
+/// once and cached. Immutable after construction except for that cache, which is filled on first use of
+/// `transposed`: do not call it on one instance from several threads at once (each model owns its matrices).
 public final class CSRMatrix: @unchecked Sendable {
     /// Number of rows.
     public let rowCount: Int

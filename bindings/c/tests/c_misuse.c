@@ -28,7 +28,11 @@ static char temp_dir[256];
 static fg_mlp *const SENTINEL = (fg_mlp *)(uintptr_t)0x5eed;
 
 static void temp_path(char *out, size_t size, const char *name) {
-    snprintf(out, size, "%s/%s", temp_dir, name);
+    int n = snprintf(out, size, "%s/%s", temp_dir, name);
+    if (n < 0 || (size_t)n >= size) {
+        fprintf(stderr, "temp_path: path too long for its buffer\n");
+        exit(2);
+    }
 }
 
 static int file_exists(const char *path) {

@@ -23,7 +23,11 @@
 static char temp_dir[256];
 
 static void temp_path(char *out, size_t size, const char *name) {
-    snprintf(out, size, "%s/%s", temp_dir, name);
+    int n = snprintf(out, size, "%s/%s", temp_dir, name);
+    if (n < 0 || (size_t)n >= size) {
+        fprintf(stderr, "temp_path: path too long for its buffer\n");
+        exit(2);
+    }
 }
 
 /* --------------------------------------------------------------------------------------------- */
