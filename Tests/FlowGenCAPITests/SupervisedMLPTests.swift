@@ -66,6 +66,27 @@ final class SupervisedMLPTests: XCTestCase {
         XCTAssertEqual(resumed.predict(x).scalars, straight.predict(x).scalars)
     }
 
+    /// Same seed, same thread count → bit-identical (tested elsewhere). Across BLAS thread counts OpenBLAS
+    /// may sum in another order, so results agree to rounding only (shapes large enough to be split).
+    func testTrainingAgreesAcrossBLASThreadCounts() throws {
+        var rng = RandomGenerator(seed: 5)
+        let x = rng.normal([512, 64]), y = rng.normal([512, 8])
+        var c = SupervisedMLP.Configuration(widths: [64, 256, 256, 8])
+        c.batchSize = 256
+        let saved = BLAS.threadCount
+        defer { BLAS.setThreadCount(saved) }
+        var results: [[Float]] = []
+        for threads in [1, 2] {
+            BLAS.setThreadCount(threads)
+            let model = SupervisedMLP(c)
+            try model.fit(x: x, y: y, steps: 5)
+            results.append(model.predict(x).scalars)
+        }
+        var worst: Float = 0
+        for (a, b) in zip(results[0], results[1]) { worst = max(worst, abs(a - b) / max(abs(a), 1e-2)) }
+        XCTAssertLessThan(worst, 1e-3, "1- and 2-thread training differ by more than rounding")
+    }
+
     func testNonFiniteLossStopsBeforeTheUpdate() throws {
         let (x, _) = regressionData()
         let huge = Tensor(shape: [256, 1], repeating: 3e38)
