@@ -375,7 +375,7 @@ typedef struct fg_fm_params {
     uint32_t method;          /* FG_FM_METHOD_* (default FG_FM_METHOD_OTCFM) */
     uint32_t activation;      /* FG_ACT_* after every hidden layer (default FG_ACT_SELU) */
     uint32_t hidden_width;    /* 1 ... 65536 (default 64) */
-    uint32_t hidden_layers;   /* 1 ... 64 (default 3) */
+    uint32_t hidden_layers;   /* 1 ... 64; at most 2^28 weights in all (default 3) */
     uint32_t batch_size;      /* rows per step, 1 ... 2^20; OT methods <= 4096 (default 256) */
     float sigma;              /* path noise / sigma_min, finite, >= 0 (FM: < 1; SB-CFM: > 0) (default 0.1) */
     uint64_t seed;            /* initialisation, minibatch, time and noise seed (default 0) */
@@ -405,7 +405,8 @@ fg_fm_solver_params fg_fm_default_solver_params(void);
 
 /** Creates an untrained flow matcher. params may be NULL (defaults, dim 2).
  *  Errors: FG_ERR_NULL_ARGUMENT (out), FG_ERR_INVALID_ARGUMENT (a field out of its range, e.g.
- *  sigma < 0), FG_ERR_UNKNOWN_ENUM, FG_ERR_STRUCT_SIZE. */
+ *  sigma < 0), FG_ERR_UNKNOWN_ENUM, FG_ERR_STRUCT_SIZE, FG_ERR_OUT_OF_MEMORY (more than 2^28
+ *  weights). */
 fg_status fg_fm_create(const fg_fm_params *params, fg_fm **out);
 
 /** Releases a flow matcher. NULL is accepted. */
@@ -501,8 +502,8 @@ typedef struct fg_graph fg_graph;
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty path), FG_ERR_IO (missing/unreadable
  *  files), FG_ERR_CORRUPT_FILE (bad .npy, malformed CSV line — the message names the line number —,
  *  label/feature row-count mismatch), FG_ERR_OUT_OF_RANGE (node id or split id out of range, negative
- *  label), FG_ERR_NON_FINITE (NaN/inf features), FG_ERR_OUT_OF_MEMORY (more than 2^27 nodes). On failure
- *  *out = NULL. */
+ *  label), FG_ERR_NON_FINITE (NaN/inf features); FG_ERR_INVALID_ARGUMENT also for more than 2^27 nodes.
+ *  On failure *out = NULL. */
 fg_status fg_graph_load(const char *directory, fg_graph **out);
 
 /** Creates a graph from caller arrays (all copied).
@@ -553,7 +554,8 @@ typedef struct fg_linkpred_params {
     uint32_t model;               /* FG_LINKPRED_* (default FG_LINKPRED_CN) */
     uint32_t hidden;              /* embedding width of GAE/NCN, 1 … 4096 (default 256) */
     uint32_t layers;              /* GCN layers of the encoder, 1 … 16; 0 = model default (GAE 2, NCN 1) */
-    float learning_rate;          /* Adam step size, > 0; 0 = model default (GAE 0.01, NCN 0.004) (default 0) */
+    float learning_rate;          /* Adam step size, > 0; 0 = model default (GAE 0.01, NCN 0.0043 with the
+                                     predictor at 0.0024, NCN's Cora setting) (default 0) */
     float dropout;                /* between encoder layers, in [0, 1) (default 0.3) */
     uint32_t epochs;              /* training epochs of GAE/NCN (default 100) */
     uint32_t batch_size;          /* training positives per step; 0 = all (default 1152) */

@@ -6,8 +6,8 @@
  *    either layout (row-major: A[i·lda + p]; transposed: A[p·lda + i]), so A is never packed.
  *  - B panel (kc × 16 slice of op(B)): read in place when B is not transposed and the panel is full
  *    (rows are contiguous); otherwise packed into a zero-padded 16 KiB stack buffer (an 8×8 AVX
- *    transpose when B is transposed). When the whole k-block of op(B) fits the buffer it is packed once
- *    and C is walked row block by row block; otherwise panel by panel.
+ *    transpose when B is transposed), once per panel and reused down the whole column of row blocks
+ *    (one call per column of tiles).
  *  - Edge tiles: specialised kernels for 1…6 rows and 8/16-wide panels (48 instantiations); the last
  *    < 8 columns of C are written in 4/2/1 pieces (vmaskmovps stores are slow on AMD). k is blocked by
  *    256 (beta is applied on the first block only).
@@ -95,7 +95,9 @@ SG_INLINE void sg_tile(const int mr, const int nv, const int ta, const int ts, s
             b += ldb;
         }
     } else {
-        const float *a0 = a, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda, *a4 = a3 + lda, *a5 = a4 + lda;
+        /* Row pointers past row mr − 1 are never formed (they could point outside A). */
+        const float *a0 = a, *a1 = mr > 1 ? a0 + lda : a0, *a2 = mr > 2 ? a1 + lda : a0;
+        const float *a3 = mr > 3 ? a2 + lda : a0, *a4 = mr > 4 ? a3 + lda : a0, *a5 = mr > 5 ? a4 + lda : a0;
         for (size_t p = 0; p < kc; p++) {
             const __m256 b0 = _mm256_loadu_ps(b);
             const __m256 b1 = nv > 1 ? _mm256_loadu_ps(b + 8) : b0;
@@ -141,14 +143,19 @@ SG_INLINE void sg_tile(const int mr, const int nv, const int ta, const int ts, s
     }
 }
 
-typedef void (*sg_tile_fn)(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
+/* A column of `count` micro-tiles of MR rows each (rows advance by MR), one instantiation per shape. */
+typedef void (*sg_tile_fn)(size_t count, size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
                            float *c, size_t rsc, size_t csc, size_t nr, float alpha, float beta);
 
-#define SG_DEFINE_TILE(MR, NV, TA, TS)                                                                   \
-    static void sg_tile_##MR##_##NV##_##TA##_##TS(size_t kc, const float *a, size_t lda, const float *b, \
-                                                  size_t ldb, float *c, size_t rsc, size_t csc, size_t nr, \
-                                                  float alpha, float beta) {                             \
-        sg_tile(MR, NV, TA, TS, kc, a, lda, b, ldb, c, rsc, csc, nr, alpha, beta);                       \
+#define SG_DEFINE_TILE(MR, NV, TA, TS)                                                                     \
+    static void sg_tile_##MR##_##NV##_##TA##_##TS(size_t count, size_t kc, const float *a, size_t lda,     \
+                                                  const float *b, size_t ldb, float *c, size_t rsc,        \
+                                                  size_t csc, size_t nr, float alpha, float beta) {        \
+        for (size_t i = 0; i < count; i++) {                                                               \
+            sg_tile(MR, NV, TA, TS, kc, a, lda, b, ldb, c, rsc, csc, nr, alpha, beta);                     \
+            a += TA ? (size_t)MR : (size_t)MR * lda;                                                       \
+            c += (size_t)MR * rsc;                                                                         \
+        }                                                                                                  \
     }
 #define SG_DEFINE_TILES_MR(MR)                                                                 \
     SG_DEFINE_TILE(MR, 1, 0, 0) SG_DEFINE_TILE(MR, 2, 0, 0) SG_DEFINE_TILE(MR, 1, 1, 0)        \
@@ -230,36 +237,13 @@ static void sg_pack_t(size_t kc, size_t nr, size_t w, const float *restrict b, s
 static void sg_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                     const float *b, size_t ldb, float beta, float *c, size_t rsc, size_t csc) {
     float buf[SG_KC * SG_NR] __attribute__((aligned(32)));
-    const size_t npad = (n + SG_NR - 1) / SG_NR * SG_NR;
+    const size_t mfull = m / SG_MR, mrem = m % SG_MR;
+    const int ts = csc != 1;
     for (size_t pc = 0; pc < k; pc += SG_KC) {
         const size_t kc = k - pc < SG_KC ? k - pc : SG_KC;
         const float beta_blk = pc == 0 ? beta : 1.0f;
         const float *ablk = ta ? a + pc * lda : a + pc;
-        if (kc * npad <= SG_KC * SG_NR) {
-            /* All of this k-block of op(B) fits the buffer: pack every panel that needs it once, then walk C
-             * row block by row block (sequential C traffic, e.g. small k with a large C). Panel jc lives at
-             * buf + jc·kc. */
-            for (size_t jc = 0; jc < n; jc += SG_NR) {
-                const size_t nr = n - jc < SG_NR ? n - jc : SG_NR;
-                const size_t w = nr > 8 ? 16 : 8;
-                if (tb) sg_pack_t(kc, nr, w, b + jc * ldb + pc, ldb, buf + jc * kc);
-                else if (nr < SG_NR) sg_pack_n(kc, nr, w, b + pc * ldb + jc, ldb, buf + jc * kc);
-            }
-            for (size_t ic = 0; ic < m; ic += SG_MR) {
-                const size_t mr = m - ic < SG_MR ? m - ic : SG_MR;
-                const float *ap = ta ? ablk + ic : ablk + ic * lda;
-                for (size_t jc = 0; jc < n; jc += SG_NR) {
-                    const size_t nr = n - jc < SG_NR ? n - jc : SG_NR;
-                    const int nv = nr > 8 ? 2 : 1;
-                    const int direct = !tb && nr == SG_NR;
-                    const float *bp = direct ? b + pc * ldb + jc : buf + jc * kc;
-                    const size_t ldbp = direct ? ldb : (size_t)(8 * nv);
-                    sg_tiles[csc != 1][ta ? 1 : 0][nv - 1][mr - 1](kc, ap, lda, bp, ldbp, c + ic * rsc + jc * csc, rsc, csc,
-                                                         nr, alpha, beta_blk);
-                }
-            }
-            continue;
-        }
+        const float *arem = ta ? ablk + mfull * SG_MR : ablk + mfull * SG_MR * lda;
         for (size_t jc = 0; jc < n; jc += SG_NR) {
             const size_t nr = n - jc < SG_NR ? n - jc : SG_NR;
             const int nv = nr > 8 ? 2 : 1;
@@ -274,12 +258,11 @@ static void sg_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, c
                 else sg_pack_n(kc, nr, ldbp, b + pc * ldb + jc, ldb, buf);
                 bp = buf;
             }
-            const sg_tile_fn *fns = sg_tiles[csc != 1][ta ? 1 : 0][nv - 1];
-            for (size_t ic = 0; ic < m; ic += SG_MR) {
-                const size_t mr = m - ic < SG_MR ? m - ic : SG_MR;
-                const float *ap = ta ? ablk + ic : ablk + ic * lda;
-                fns[mr - 1](kc, ap, lda, bp, ldbp, c + ic * rsc + jc * csc, rsc, csc, nr, alpha, beta_blk);
-            }
+            const sg_tile_fn *fns = sg_tiles[ts][ta ? 1 : 0][nv - 1];
+            float *cj = c + jc * csc;
+            if (mfull) fns[SG_MR - 1](mfull, kc, ablk, lda, bp, ldbp, cj, rsc, csc, nr, alpha, beta_blk);
+            if (mrem)
+                fns[mrem - 1](1, kc, arem, lda, bp, ldbp, cj + mfull * SG_MR * rsc, rsc, csc, nr, alpha, beta_blk);
         }
     }
 }
@@ -399,10 +382,6 @@ void cflow_sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float a
         const double dot = (double)(m * n) * (0.55 * (double)((k + 7) / 8) + 3) + 10 * (double)(((m + 1) / 2) * ((n + 3) / 4));
         if (dot < (path == 2 ? swapped : normal)) path = 3;
     }
-#ifdef SG_EXPERIMENT
-    extern int sg_force;
-    if (sg_force && (sg_force != 3 || (!trans_a && trans_b))) path = sg_force;
-#endif
     if (path == 3) {
         sg_gemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     } else if (path == 2) {

@@ -71,8 +71,8 @@ func fmConfiguration(_ params: UnsafePointer<fg_fm_params>?) throws -> FlowMatch
     if let problem = c.problem { throw CAPIError.invalid("params: \(problem)") }
     var count = (c.dim + 1) * c.hiddenWidth + c.hiddenWidth * c.dim
     count += (c.hiddenLayers - 1) * c.hiddenWidth * c.hiddenWidth
-    guard count <= 1 << 31 else {
-        throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "the velocity network would have \(count) weights (limit 2^31)")
+    guard count <= 1 << 28 else {
+        throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "the velocity network would have \(count) weights (limit 2^28)")
     }
     return c
 }

@@ -73,10 +73,7 @@ public func fg_graph_load(_ directory: UnsafePointer<CChar>?, _ out: UnsafeMutab
     out?.pointee = nil
     return graphCall("fg_graph_load") {
         guard let out else { throw CAPIError.null("out") }
-        let graph = try GraphLoader.load(directory: try pathArgument(directory, name: "directory"))
-        guard graph.nodeCount <= maxGraphNodes else {
-            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "the graph has \(graph.nodeCount) nodes (limit 2^27)")
-        }
+        let graph = try GraphLoader.load(directory: try pathArgument(directory, name: "directory"), maxNodes: maxGraphNodes)
         out.pointee = OpaquePointer(Unmanaged.passRetained(GraphBox(graph)).toOpaque())
     }
 }

@@ -65,6 +65,9 @@ extension FlowMatcher {
         c.batchSize = try integer("batch_size", Int.self)
         c.seed = try integer("seed", UInt64.self)
         if let problem = c.problem { throw FlowIOError.corrupt("checkpoint options: \(problem)") }
+        // Refuse sizes that would make rebuilding the network itself fail (before any allocation).
+        let weights = (c.dim + 1) * c.hiddenWidth + c.hiddenWidth * c.dim + (c.hiddenLayers - 1) * c.hiddenWidth * c.hiddenWidth
+        guard weights <= 1 << 28 else { throw FlowIOError.corrupt("checkpoint describes a network of \(weights) weights (limit 2^28)") }
         let step = try integer("step", Int.self)
         guard step >= 0 else { throw FlowIOError.corrupt("checkpoint step is negative") }
         let words = try field("rng").split(separator: ",").compactMap { UInt64($0) }

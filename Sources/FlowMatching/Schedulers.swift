@@ -125,3 +125,28 @@ public struct ProbabilityPath: Sendable {
         return withExtendedLifetime((x0, x1, eps)) { (xt, ut) }
     }
 }
+
+extension SchedulerOutput {
+    /// Coefficients (a, b) with x̂1 = a·x_t + b·u: the data prediction from a velocity u at x_t
+    /// (solving x_t = α x1 + σ x0, u = α̇ x1 + σ̇ x0 for x1). Undefined where σ̇α − σα̇ = 0.
+    public var velocityToData: (xt: Double, velocity: Double) {
+        let det = dSigma * alpha - sigma * dAlpha
+        return (dSigma / det, -sigma / det)
+    }
+
+    /// Coefficients with x̂0 (ε-prediction for a Gaussian source) = a·x_t + b·u.
+    public var velocityToNoise: (xt: Double, velocity: Double) {
+        let det = dAlpha * sigma - alpha * dSigma
+        return (dAlpha / det, -alpha / det)
+    }
+
+    /// Coefficients with u = a·x_t + b·x̂1 (velocity from a data prediction; needs σ ≠ 0).
+    public var dataToVelocity: (xt: Double, data: Double) {
+        (dSigma / sigma, dAlpha - alpha * dSigma / sigma)
+    }
+
+    /// Coefficients with u = a·x_t + b·x̂0 (velocity from an ε-prediction; needs α ≠ 0).
+    public var noiseToVelocity: (xt: Double, noise: Double) {
+        (dAlpha / alpha, dSigma - sigma * dAlpha / alpha)
+    }
+}

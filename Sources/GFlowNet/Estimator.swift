@@ -52,11 +52,6 @@ public struct VisitedRows {
     public var count: Int { times.count }
 
     public init() {}
-
-    mutating func append(contentsOf other: VisitedRows) {
-        states += other.states; times += other.times; trajectories += other.trajectories
-        actions += other.actions; previousActions += other.previousActions
-    }
 }
 
 /// Per-position contributions (flat `[T·B]`, time-major) of a set of rows.

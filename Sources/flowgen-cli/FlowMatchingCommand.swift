@@ -56,6 +56,7 @@ struct FlowMatchingTrain: ParsableCommand {
         }
         // Target: a named distribution or a .npy file (split into train / test rows).
         var trainTarget: Tensor, testTarget: Tensor
+        var floorSample: Tensor? = nil
         if target.hasSuffix(".npy") {
             let all = try readNpy(target)
             guard all.rank == 2, all.shape[0] >= 2, all.isFinite else { throw ValidationError("\(target) must hold a finite [n, dim] array with n ≥ 2") }
@@ -67,6 +68,7 @@ struct FlowMatchingTrain: ParsableCommand {
             guard let d = ToyDistribution(rawValue: targetName) else { throw ValidationError("unknown --target \(target)") }
             trainTarget = d.sample(nTrain, rng: &rng)
             testTarget = d.sample(evalPoints, rng: &rng)
+            floorSample = d.sample(evalPoints, rng: &rng)
         }
         let dim = trainTarget.shape[1]
         if sourceDist != nil && dim != 2 { throw ValidationError("a 2-D --source needs 2-D target data, got dim \(dim)") }
@@ -97,6 +99,8 @@ struct FlowMatchingTrain: ParsableCommand {
         let energy = pathEnergy(model: matcher.model, x0: evalSource, steps: 100)
         let w2Source = wasserstein2(evalSource, testTarget)
         let npe = normalizedPathEnergy(energy: energy, w2: w2Source)
+        // Finite-sample floor: W2 between two independent draws of the target of the same size.
+        let w2Floor = floorSample.map { wasserstein2($0, testTarget) }
         var nll: Double? = nil
         if sourceDist == nil {
             let subset = gatherRows(testTarget, Array(0..<Swift.min(500, testTarget.shape[0])))
@@ -115,11 +119,11 @@ struct FlowMatchingTrain: ParsableCommand {
         }
         let stepsPerSecond = Double(totalSteps) / Swift.max(trainSeconds, 1e-9)
         print("\(method) \(source)→\(target): \(totalSteps) steps in \(format3("", trainSeconds)) s (\(format3("", stepsPerSecond)) steps/s), final loss \(format3("", Double(loss)))")
-        print("W2 \(format3("", w2)) (exact, \(evalPoints) vs \(evalPoints)), NPE \(format3("", npe)), NFE \(solution.nfe) (\(solver)), sampling \(format3("", sampleSeconds)) s" + (nll.map { ", NLL \(format3("", $0))" } ?? ""))
+        print("W2 \(format3("", w2)) (exact, \(evalPoints) vs \(evalPoints)" + (w2Floor.map { "; two target draws: \(format3("", $0))" } ?? "") + "), NPE \(format3("", npe)), NFE \(solution.nfe) (\(solver)), sampling \(format3("", sampleSeconds)) s" + (nll.map { ", NLL \(format3("", $0))" } ?? ""))
         if common.json {
             var fields: [(String, JSONValue)] = [
                 ("method", .string(method)), ("source", .string(source)), ("target", .string(target)),
-                ("w2", .number(w2)), ("npe", .number(npe)), ("nfe", .number(Double(solution.nfe))),
+                ("w2", .number(w2)), ("w2_floor", w2Floor.map { .number($0) } ?? .null), ("npe", .number(npe)), ("nfe", .number(Double(solution.nfe))),
                 ("nll", nll.map { .number($0) } ?? .null), ("loss", .number(Double(loss))),
                 ("steps", .number(Double(totalSteps))), ("train_seconds", .number(trainSeconds)),
                 ("steps_per_s", .number(stepsPerSecond)), ("sample_seconds", .number(sampleSeconds)),

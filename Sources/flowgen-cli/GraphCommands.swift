@@ -33,7 +33,7 @@ struct LinkPredCommand: ParsableCommand {
     @Option(help: "Training epochs per run (learned models).") var epochs: Int = 100
     @Option(help: "First split seed.") var seed: UInt64 = 0
     @Option(help: "Embedding width.") var hidden: Int = 256
-    @Option(help: "Learning rate (default: the model's, GAE 0.01, NCN 0.004).") var lr: Float?
+    @Option(help: "Learning rate (default: the model's, GAE 0.01, NCN 0.0043).") var lr: Float?
     @Option(help: "Input feature dropout (default: the model's, GAE 0, NCN 0.7).") var inputDropout: Float?
     @Option(help: "Training positives per step (0 = all).") var batch: Int = 1152
 

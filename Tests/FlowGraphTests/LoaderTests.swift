@@ -51,6 +51,23 @@ final class LoaderTests: XCTestCase {
         XCTAssertThrowsError(try GraphLoader.load(directory: dir + "/missing"))
     }
 
+    func testCorruptSparseFeaturesAreRejected() throws {
+        let dir = temporaryDirectory()
+        try writeNpyInt32(shape: [2, 2], values: [0, 1, 1, 2], to: dir + "/edges.npy")
+        try writeNpyInt32(shape: [4], values: [0, 1, 1, 2], to: dir + "/features_indptr.npy")
+        try writeNpyInt32(shape: [2], values: [0, 4], to: dir + "/features_indices.npy")
+        for shape: [Int32] in [[3, 4], [Int32.max, 4], [3, -1]] {   // column 4 out of range; row count; negative
+            try writeNpyInt32(shape: [2], values: shape, to: dir + "/features_shape.npy")
+            XCTAssertThrowsError(try GraphLoader.load(directory: dir), "\(shape)") { error in
+                guard case GraphError.malformed = error else { return XCTFail("\(error)") }
+            }
+        }
+        try writeNpyInt32(shape: [2], values: [3, 5], to: dir + "/features_shape.npy")
+        let g = try GraphLoader.load(directory: dir)
+        XCTAssertEqual(g.featureCount, 5)
+        XCTAssertEqual(g.sparseFeatures?.dense().scalars, [1, 0, 0, 0, 0,  0, 0, 0, 0, 0,  0, 0, 0, 0, 1])
+    }
+
     func testBundledCompactCora() throws {
         let dir = try XCTUnwrap(GraphLoader.bundledCoraDirectory(), "data/cora not found")
         let g = try GraphLoader.load(directory: dir)

@@ -76,6 +76,14 @@ final class OTTests: XCTestCase {
         XCTAssertEqual(p0.sum(), x0.sum(), accuracy: 1e-3)   // a permutation of x0
     }
 
+    func testMMDSeparatesDistributions() {
+        var rng = RandomGenerator(seed: 31)
+        let a = rng.normal([300, 2]), b = rng.normal([300, 2]), c = rng.normal([300, 2], mean: 1)
+        XCTAssertEqual(mmdSquared(a, a, bandwidth: 1), 0, accuracy: 1e-9)
+        XCTAssertLessThan(mmdSquared(a, b, bandwidth: 1), 0.02)
+        XCTAssertGreaterThan(mmdSquared(a, c, bandwidth: 1), 0.1)
+    }
+
     func testSinkhornMarginalsAndLimit() {
         var rng = RandomGenerator(seed: 8)
         let n = 20, m = 30

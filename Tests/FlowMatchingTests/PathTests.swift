@@ -27,6 +27,23 @@ final class PathTests: XCTestCase {
         }
     }
 
+    func testPredictionConversionsRoundTrip() {
+        let schedulers: [any Scheduler] = [CondOTScheduler(), LipmanScheduler(sigmaMin: 0.05), TrigonometricVPScheduler(),
+                                           PolynomialScheduler(exponent: 2)]
+        let x0 = 0.7, x1 = -1.3
+        for s in schedulers {
+            for t in [0.1, 0.5, 0.9] {
+                let c = s(t)
+                let xt = c.alpha * x1 + c.sigma * x0, u = c.dAlpha * x1 + c.dSigma * x0
+                let d = c.velocityToData, e = c.velocityToNoise
+                XCTAssertEqual(d.xt * xt + d.velocity * u, x1, accuracy: 1e-9)
+                XCTAssertEqual(e.xt * xt + e.velocity * u, x0, accuracy: 1e-9)
+                XCTAssertEqual(c.dataToVelocity.xt * xt + c.dataToVelocity.data * x1, u, accuracy: 1e-9)
+                XCTAssertEqual(c.noiseToVelocity.xt * xt + c.noiseToVelocity.noise * x0, u, accuracy: 1e-9)
+            }
+        }
+    }
+
     func testSchedulerEndpoints() {
         let s = LipmanScheduler(sigmaMin: 0.1)
         XCTAssertEqual(s(0).sigma, 1); XCTAssertEqual(s(1).sigma, 0.1, accuracy: 1e-12); XCTAssertEqual(s(1).alpha, 1)

@@ -16,8 +16,9 @@ import Glibc
 /// of range rejected). Errors: `FlowIOError` (missing/unreadable/corrupt files) and `GraphError` (bad CSV
 /// line with its 1-based line number, ids out of range, NaN features, row-count mismatches).
 public enum GraphLoader {
-    /// Loads a graph from `directory` (see the type's documentation).
-    public static func load(directory: String) throws -> Graph {
+    /// Loads a graph from `directory` (see the type's documentation). Throws `GraphError.invalid` when the
+    /// graph would have more than `maxNodes` nodes (e.g. one huge id in an edge list without features).
+    public static func load(directory: String, maxNodes: Int = 1 << 31) throws -> Graph {
         let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         func path(_ name: String) -> String { dir + "/" + name }
         func exists(_ name: String) -> Bool { access(path(name), F_OK) == 0 }
@@ -61,6 +62,9 @@ public enum GraphLoader {
             throw GraphError.malformed("labels.npy has \(labels.count) rows but the features have \(featureRows)")
         }
         let nodeCount = featureRows ?? labels?.count ?? ((Swift.max(sources.max() ?? -1, targets.max() ?? -1)) + 1)
+        guard nodeCount <= maxNodes else {
+            throw GraphError.invalid("'\(dir)' describes \(nodeCount) nodes, more than the limit \(maxNodes)")
+        }
         var graph = try Graph(nodeCount: nodeCount, sources: sources, targets: targets)
         graph.features = features
         graph.sparseFeatures = sparse
@@ -145,8 +149,8 @@ public enum GraphLoader {
         guard dims.count == 2, dims[0] >= 0, dims[1] >= 0 else {
             throw GraphError.malformed("\(shape) must hold [rows, columns], got \(dims)")
         }
-        guard ptr.count == dims[0] + 1, ptr.first == 0, ptr.last == idx.count else {
-            throw GraphError.malformed("\(indptr) must have rows + 1 = \(dims[0] + 1) entries from 0 to \(idx.count)")
+        guard ptr.count - 1 == dims[0], ptr.first == 0, ptr.last == idx.count else {
+            throw GraphError.malformed("\(indptr) must have rows + 1 entries (rows = \(dims[0])) rising from 0 to \(idx.count)")
         }
         for i in 0..<dims[0] where ptr[i] > ptr[i + 1] {
             throw GraphError.malformed("\(indptr) decreases at row \(i)")

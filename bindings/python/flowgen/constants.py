@@ -84,3 +84,13 @@ OPTIMIZERS = {
     "adamw": OPTIM_ADAMW,
     "sgd": OPTIM_SGD,
 }
+
+# The model families declare their FG_* values beside their ctypes signatures (_sig_<family>.py);
+# re-export every integer constant here so that flowgen.constants mirrors all of flowgen.h.
+from . import _sig_fm, _sig_gfn, _sig_graph  # noqa: E402
+
+for _module in (_sig_gfn, _sig_fm, _sig_graph):
+    for _name, _value in vars(_module).items():
+        if _name.isupper() and isinstance(_value, int) and not isinstance(_value, bool):
+            globals().setdefault(_name, _value)
+del _module, _name, _value

@@ -279,3 +279,82 @@ def test_python_side_argument_errors(cora):
     lp.close()
     with pytest.raises(FlowgenError):
         lp.score([[0, 1]])
+
+
+def test_huge_node_ids_and_sizes_are_statuses(tmp_path):
+    (tmp_path / "edges.csv").write_text("0,1\n1,4000000000\n")
+    with pytest.raises(FlowgenError) as info:
+        flowgen.Graph.load(tmp_path)
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
+    with pytest.raises(FlowgenError) as info:
+        flowgen.Graph(1 << 40, edges=[[0, 1]])
+    assert info.value.status == C.ERR_OUT_OF_MEMORY
+    with flowgen.Graph(3, edges=[[0, 1]], x=np.ones((3, 2)), y=[0, 1, 2000000]) as g:
+        with pytest.raises(FlowgenError) as info:
+            flowgen.NodeClassifier(g)
+        assert info.value.status in (C.ERR_INVALID_ARGUMENT, C.ERR_OUT_OF_MEMORY)
+        with pytest.raises(FlowgenError) as info:
+            flowgen.LinkPredictor(g, model="ncn", hidden=65536)
+        assert info.value.status == C.ERR_INVALID_ARGUMENT
+
+
+C_PROGRAM = r"""
+#include <stdio.h>
+#include "flowgen.h"
+int main(void) {
+    fg_graph *g = NULL;
+    if (fg_graph_load(CORA, &g) != FG_OK) { printf("load: %s\n", fg_last_error()); return 1; }
+    printf("nodes %zu edges %zu features %zu classes %zu\n", fg_graph_num_nodes(g), fg_graph_num_edges(g),
+           fg_graph_num_features(g), fg_graph_num_classes(g));
+    fg_linkpred_params p = fg_linkpred_default_params();
+    p.model = FG_LINKPRED_CN;
+    fg_linkpred *lp = NULL;
+    if (fg_linkpred_create(g, &p, &lp) != FG_OK) { printf("create: %s\n", fg_last_error()); return 1; }
+    fg_graph_free(g);  /* the predictor keeps its own reference */
+    fg_linkpred_report r = { .struct_size = sizeof(fg_linkpred_report) };
+    if (fg_linkpred_fit(lp, 0, NULL, NULL, &r) != FG_OK) { printf("fit: %s\n", fg_last_error()); return 1; }
+    printf("CN test HR@100 %.4f MRR %.4f AUROC %.4f\n", r.test_hits, r.test_mrr, r.test_auroc);
+    int64_t pairs[4] = {0, 633, 1, 2};
+    float s[2]; size_t n = 0;
+    fg_status st = fg_linkpred_score(lp, pairs, 2, s, 2, &n);
+    printf("score status %d n %zu: %g %g\n", st, n, s[0], s[1]);
+    pairs[1] = 99999;
+    st = fg_linkpred_score(lp, pairs, 2, s, 2, &n);
+    printf("bad id: %s — %s\n", fg_status_str(st), fg_last_error());
+    fg_nodeclass *nc = NULL;
+    fg_graph_load(CORA, &g);
+    fg_nodeclass_create(g, NULL, &nc);
+    float loss = 0, acc = 0;
+    fg_nodeclass_fit(nc, NULL, 0, 0, NULL, NULL, &loss);
+    fg_nodeclass_evaluate(nc, NULL, 0, &acc);
+    printf("GCN loss %.3f test accuracy %.3f\n", loss, acc);
+    fg_nodeclass_free(nc); fg_graph_free(g); fg_linkpred_free(lp);
+    return 0;
+}
+"""
+
+
+def test_c_program_against_the_header(tmp_path):
+    """A C11 client (-Wall -Wextra -pedantic -Werror) of the graph section: load, CN fit, score, misuse, GCN."""
+    import shutil
+    import subprocess
+    from conftest import REPO_ROOT, header_path
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    lib_path = flowgen.library_path()
+    source = tmp_path / "graph_smoke.c"
+    source.write_text(C_PROGRAM)
+    exe = tmp_path / "graph_smoke"
+    cora = flowgen.graph.bundled_cora_path()
+    subprocess.run([compiler, "-std=c11", "-Wall", "-Wextra", "-pedantic", "-Werror",
+                    "-I", os.path.dirname(header_path()), '-DCORA="%s"' % cora, str(source),
+                    lib_path, "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, LD_LIBRARY_PATH=os.path.dirname(lib_path))).stdout
+    assert "nodes 2708 edges 5278 features 1433 classes 7" in out
+    hr = float(out.split("CN test HR@100 ")[1].split()[0])
+    assert 0.29 < hr < 0.38
+    assert "bad id: FG_ERR_OUT_OF_RANGE" in out
+    accuracy = float(out.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.77
