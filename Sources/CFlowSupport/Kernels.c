@@ -58,6 +58,28 @@ void cflow_scaled_elu(const float *x, float *y, size_t n, float scale, float alp
     }
 }
 
+void cflow_leaky_relu(const float *x, float *y, size_t n, float slope) {
+    for (size_t i = 0; i < n; i++) { float xi = x[i]; y[i] = xi > 0 ? xi : slope * xi; }
+}
+
+void cflow_leaky_relu_backward(const float *g, const float *x, float *out, size_t n, float slope) {
+    for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? g[i] : slope * g[i];
+}
+
+void cflow_scaled_elu_backward(const float *g, const float *x, const float *y, float *out, size_t n,
+                               float scale, float alpha) {
+    const float scaled_alpha = scale * alpha;
+    for (size_t i = 0; i < n; i++) out[i] = g[i] * (x[i] > 0 ? scale : y[i] + scaled_alpha);
+}
+
+void cflow_tanh_backward(const float *g, const float *y, float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = g[i] * (1.0f - y[i] * y[i]);
+}
+
+void cflow_sigmoid_backward(const float *g, const float *y, float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = g[i] * y[i] * (1.0f - y[i]);
+}
+
 void cflow_adam_update(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, size_t n,
                        float b1, float b2, float step_size, float correction2_root, float eps,
                        float decay, float l2) {

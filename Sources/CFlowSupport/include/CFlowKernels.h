@@ -13,6 +13,17 @@ void cflow_tanh(const float *x, float *y, size_t n);
 /** y = x > 0 ? scale·x : scale·alpha·(exp(x) − 1)  (ELU with scale 1, SELU with Klambauer's constants). y may equal x. */
 void cflow_scaled_elu(const float *x, float *y, size_t n, float scale, float alpha);
 
+/** y = x > 0 ? x : slope·x (ReLU for slope 0). y may equal x. */
+void cflow_leaky_relu(const float *x, float *y, size_t n, float slope);
+
+/* Backward passes of the activations: out = g · f'(x), from the saved input x and/or output y.
+ * out may equal g. */
+void cflow_leaky_relu_backward(const float *g, const float *x, float *out, size_t n, float slope);
+void cflow_scaled_elu_backward(const float *g, const float *x, const float *y, float *out, size_t n,
+                               float scale, float alpha);
+void cflow_tanh_backward(const float *g, const float *y, float *out, size_t n);
+void cflow_sigmoid_backward(const float *g, const float *y, float *out, size_t n);
+
 /** One Adam/AdamW step over n parameters (PyTorch semantics):
  *  g' = g + l2·w;  m = b1·m + (1−b1)·g';  v = b2·v + (1−b2)·g'²;
  *  w = decay·w − step_size · m / (sqrt(v)/correction2_root + eps). */

@@ -33,27 +33,51 @@ extension Variable {
         }
     }
 
+    /// Forward and backward both by vectorised array kernels; `backward(g, x, y, out, n)` writes
+    /// out = g · f'(x).
+    @inline(__always)
+    func unaryKernels(
+        forward: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+        backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    ) -> Variable {
+        let x = value
+        let y = Tensor(uninitialized: x.shape)
+        forward(x.storage.pointer, y.storage.pointer, x.count)
+        return Variable(y, inputs: [self]) { g in
+            let out = Tensor(uninitialized: g.shape)
+            backward(g.storage.pointer, x.storage.pointer, y.storage.pointer, out.storage.pointer, g.count)
+            return [out]
+        }
+    }
+
     public func exp() -> Variable { unaryKernel(cflow_exp) { _, y in y } }
     public func log() -> Variable { unary(logf) { x, _ in 1 / x } }
     public func log1p() -> Variable { unary(log1pf) { x, _ in 1 / (1 + x) } }
     public func sqrt() -> Variable { unary(sqrtf) { _, y in 0.5 / y } }
     /// |x|; the gradient at 0 is 0.
     public func abs() -> Variable { unary(fabsf) { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } }
-    public func tanh() -> Variable { unaryKernel(cflow_tanh) { _, y in 1 - y * y } }
-    public func sigmoid() -> Variable { unaryKernel(cflow_sigmoid) { _, y in y * (1 - y) } }
+    public func tanh() -> Variable {
+        unaryKernels(forward: { cflow_tanh($0, $1, $2) }, backward: { g, _, y, o, n in cflow_tanh_backward(g, y, o, n) })
+    }
+    public func sigmoid() -> Variable {
+        unaryKernels(forward: { cflow_sigmoid($0, $1, $2) }, backward: { g, _, y, o, n in cflow_sigmoid_backward(g, y, o, n) })
+    }
     /// max(0, x); gradient 0 at x = 0 (PyTorch's convention).
-    public func relu() -> Variable { unary({ $0 > 0 ? $0 : 0 }) { x, _ in x > 0 ? 1 : 0 } }
+    public func relu() -> Variable { leakyRelu(slope: 0) }
     public func leakyRelu(slope: Float = 0.01) -> Variable {
-        unary({ $0 > 0 ? $0 : slope * $0 }) { x, _ in x > 0 ? 1 : slope }
+        unaryKernels(forward: { cflow_leaky_relu($0, $1, $2, slope) },
+                     backward: { g, x, _, o, n in cflow_leaky_relu_backward(g, x, o, n, slope) })
     }
     /// x for x > 0, α(eˣ − 1) otherwise.
     public func elu(alpha: Float = 1) -> Variable {
-        unaryKernel({ cflow_scaled_elu($0, $1, $2, 1, alpha) }) { x, y in x > 0 ? 1 : y + alpha }
+        unaryKernels(forward: { cflow_scaled_elu($0, $1, $2, 1, alpha) },
+                     backward: { g, x, y, o, n in cflow_scaled_elu_backward(g, x, y, o, n, 1, alpha) })
     }
     /// λ·elu(x, α) with the self-normalising constants of Klambauer et al. (2017).
     public func selu() -> Variable {
         let l = Activation.seluScale, a = Activation.seluAlpha
-        return unaryKernel({ cflow_scaled_elu($0, $1, $2, l, a) }) { x, y in x > 0 ? l : y + l * a }
+        return unaryKernels(forward: { cflow_scaled_elu($0, $1, $2, l, a) },
+                            backward: { g, x, y, o, n in cflow_scaled_elu_backward(g, x, y, o, n, l, a) })
     }
     /// x·Φ(x) with the exact normal CDF (PyTorch's default GELU).
     public func gelu() -> Variable { unary(Activation.gelu) { x, _ in Activation.geluDerivative(x) } }
