@@ -19,7 +19,7 @@ public enum Coupling: Equatable, Sendable {
             return (x0, x1)
         case .exactOT:
             let perm = exactOTPermutation(x0, x1)
-            return (gatherRows(x0, perm), x1)
+            return (selectRows(x0, perm), x1)
         case .sinkhorn(let epsilon):
             let n = x0.shape[0], m = x1.shape[0]
             let cost = squaredDistances(x0, x1)
@@ -39,13 +39,13 @@ public enum Coupling: Equatable, Sendable {
                 while lo < hi { let mid = (lo + hi) / 2; if cdf[mid] > u { hi = mid } else { lo = mid + 1 } }
                 rows[s] = lo / m; cols[s] = lo % m
             }
-            return (gatherRows(x0, rows), gatherRows(x1, cols))
+            return (selectRows(x0, rows), selectRows(x1, cols))
         }
     }
 }
 
 /// Rows `indices` of a [n, d] tensor.
-public func gatherRows(_ t: Tensor, _ indices: [Int]) -> Tensor {
+public func selectRows(_ t: Tensor, _ indices: [Int]) -> Tensor {
     let d = t.count / Swift.max(t.shape[0], 1)
     let out = Tensor(uninitialized: [indices.count, d])
     let src = t.storage.pointer, dst = out.storage.pointer

@@ -118,7 +118,7 @@ public final class FlowMatcher {
     /// `count` distinct rows of `data` (partial Fisher–Yates; all rows if count ≥ rows).
     private func sampleRows(_ data: Tensor, _ count: Int) -> Tensor {
         let rows = data.shape[0]
-        if count >= rows { return gatherRows(data, rng.permutation(rows)) }
+        if count >= rows { return selectRows(data, rng.permutation(rows)) }
         var chosen = [Int](repeating: 0, count: count)
         var swapped: [Int: Int] = [:]
         for i in 0..<count {
@@ -127,7 +127,7 @@ public final class FlowMatcher {
             chosen[i] = vj
             swapped[j] = vi
         }
-        return gatherRows(data, chosen)
+        return selectRows(data, chosen)
     }
 
     /// One CFM loss on a batch (x0, x1) [b, d] (already drawn); returns the graph's loss.

@@ -62,8 +62,8 @@ struct FlowMatchingTrain: ParsableCommand {
             guard all.rank == 2, all.shape[0] >= 2, all.isFinite else { throw ValidationError("\(target) must hold a finite [n, dim] array with n ≥ 2") }
             let perm = rng.permutation(all.shape[0])
             let nTest = Swift.min(evalPoints, all.shape[0] / 2)
-            testTarget = gatherRows(all, Array(perm[0..<nTest]))
-            trainTarget = gatherRows(all, Array(perm[nTest...]))
+            testTarget = selectRows(all, Array(perm[0..<nTest]))
+            trainTarget = selectRows(all, Array(perm[nTest...]))
         } else {
             guard let d = ToyDistribution(rawValue: targetName) else { throw ValidationError("unknown --target \(target)") }
             trainTarget = d.sample(nTrain, rng: &rng)
@@ -103,7 +103,7 @@ struct FlowMatchingTrain: ParsableCommand {
         let w2Floor = floorSample.map { wasserstein2($0, testTarget) }
         var nll: Double? = nil
         if sourceDist == nil {
-            let subset = gatherRows(testTarget, Array(0..<Swift.min(500, testTarget.shape[0])))
+            let subset = selectRows(testTarget, Array(0..<Swift.min(500, testTarget.shape[0])))
             var lo = ODEOptions(); lo.rtol = 1e-5; lo.atol = 1e-5
             let (logp, _) = try matcher.logLikelihood(subset, estimator: dim <= 64 ? .exact : .hutchinson(probes: 8),
                                                       method: .dopri5, options: lo, seed: seed)
@@ -112,7 +112,7 @@ struct FlowMatchingTrain: ParsableCommand {
         if let save { try matcher.save(to: save) }
         if let plot {
             var trajOptions = ODEOptions(); trajOptions.steps = 50; trajOptions.recordTrajectory = true
-            let few = gatherRows(evalSource, Array(0..<Swift.min(40, evalPoints)))
+            let few = selectRows(evalSource, Array(0..<Swift.min(40, evalPoints)))
             let traj = try matcher.transport(few, method: .euler, options: trajOptions)
             try writeFlowSVG(path: plot, target: testTarget, samples: solution.state, trajectories: traj.trajectory,
                              title: "\(method) \(source) → \(target): W2 \(format3("", w2))")

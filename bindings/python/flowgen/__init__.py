@@ -64,6 +64,6 @@ def status_name(status):
     return _text(_get_lib().fg_status_str(int(status)))
 
 
-__all__ = ["MLP", "FlowgenError", "LibraryNotFoundError", "version", "version_number",
+__all__ = ["MLP", "GFlowNet", "FlowMatcher", "w2", "Graph", "LinkPredictor", "NodeClassifier", "FlowgenError", "LibraryNotFoundError", "version", "version_number",
            "set_num_threads", "get_num_threads", "blas_core_name", "status_name", "library_path",
            "constants"] + [name for name in dir(constants) if name.isupper()]

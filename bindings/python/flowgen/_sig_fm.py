@@ -50,6 +50,20 @@ _handle_out = POINTER(c_void_p)
 _status = c_int32
 _solver_p = POINTER(FMSolverParams)
 
+# FG_FM_* values of include/flowgen.h
+FM_METHOD_ICFM = 0
+FM_METHOD_OTCFM = 1
+FM_METHOD_FM = 2
+FM_METHOD_SBCFM = 3
+FM_METHOD_VP = 4
+FM_SOLVER_EULER = 0
+FM_SOLVER_MIDPOINT = 1
+FM_SOLVER_HEUN = 2
+FM_SOLVER_RK4 = 3
+FM_SOLVER_DOPRI5 = 4
+FM_DIV_EXACT = 0
+FM_DIV_HUTCHINSON = 1
+
 SIGNATURES = {
     "fg_fm_default_params": (FMParams, []),
     "fg_fm_default_solver_params": (FMSolverParams, []),

@@ -24,18 +24,9 @@ from .mlp import _as_float32, _encode_path, _enum, _ptr, _real, _rows, _unsigned
 __all__ = ["FlowMatcher", "w2", "METHODS", "SOLVERS", "DIVERGENCES"]
 
 # FG_FM_* values of include/flowgen.h.
-FM_METHOD_ICFM = 0
-FM_METHOD_OTCFM = 1
-FM_METHOD_FM = 2
-FM_METHOD_SBCFM = 3
-FM_METHOD_VP = 4
-FM_SOLVER_EULER = 0
-FM_SOLVER_MIDPOINT = 1
-FM_SOLVER_HEUN = 2
-FM_SOLVER_RK4 = 3
-FM_SOLVER_DOPRI5 = 4
-FM_DIV_EXACT = 0
-FM_DIV_HUTCHINSON = 1
+from ._sig_fm import (  # noqa: E402 — the FG_FM_* values live beside the signatures
+    FM_METHOD_ICFM, FM_METHOD_OTCFM, FM_METHOD_FM, FM_METHOD_SBCFM, FM_METHOD_VP, FM_SOLVER_EULER,
+    FM_SOLVER_MIDPOINT, FM_SOLVER_HEUN, FM_SOLVER_RK4, FM_SOLVER_DOPRI5, FM_DIV_EXACT, FM_DIV_HUTCHINSON)
 
 #: Names accepted by FlowMatcher(method=...).
 METHODS = {"icfm": FM_METHOD_ICFM, "otcfm": FM_METHOD_OTCFM, "fm": FM_METHOD_FM,
