@@ -33,7 +33,16 @@ demo)
     step "engine demo from Python (examples/python)"
     mkdir -p out
     PYTHONPATH=bindings/python python3 examples/python/mlp_demo.py --plot out/mlp_loss.svg
-    echo "plot written to out/mlp_loss.svg" >&2
+    step "GFlowNet: trajectory balance on a 2-D HyperGrid (H = 8), exact L1 against R/Z"
+    .build/release/flowgen gfn train --env hypergrid --ndim 2 --height 8 --r0 0.1 --loss tb --batch 16 \
+        --trajectories 20000 --seed 1 --plot out/gfn_hypergrid.svg
+    step "flow matching: OT-CFM from N(0, I) to 8 Gaussians, Euler-100 samples, exact W2"
+    .build/release/flowgen fm train --source gaussian --target 8gaussians --method otcfm --sigma 0.1 \
+        --steps 2000 --batch 256 --seed 42 --plot out/fm_8gaussians.svg
+    step "link prediction on the bundled Cora (NCN protocol, strict HR@100): CN over 10 splits, NCN on one"
+    .build/release/flowgen linkpred --model cn --runs 10
+    .build/release/flowgen linkpred --model ncn --runs 1 --epochs 100
+    echo "plots written to out/ (mlp_loss.svg, gfn_hypergrid.svg, fm_8gaussians.svg)" >&2
     ;;
 test)
     start=$(date +%s)
@@ -50,7 +59,12 @@ test)
 bench)
     build_all
     step "engine benchmark: flowgen vs PyTorch (same threads)"
-    bash bench/engine.sh
+    bash bench/engine.sh 1
+    bash bench/engine.sh 2
+    step "GFlowNet benchmark: flowgen vs torchgfn"
+    bash bench/gfn.sh
+    step "flow-matching benchmark: flowgen vs the torchcfm step in PyTorch"
+    python3 bench/fm_torchcfm.py
     ;;
 *)
     echo "usage: ./flowgen.sh demo|test|bench" >&2
