@@ -9,17 +9,16 @@
 
 Time runs from t = 0 (source, N(0, I) unless fit_pairs gave source samples) to t = 1 (data).
 """
-import contextlib
 import ctypes
 import math
-import threading
 
 import numpy as np
 
 from . import constants as _c
-from ._lib import ProgressFn, get_lib
-from .errors import InternalError, InvalidArgumentError, NullArgumentError, ShapeMismatchError, check
-from .mlp import _as_float32, _encode_path, _enum, _ptr, _real, _rows, _unsigned
+from ._handle import NativeHandle, progress_callback
+from ._lib import get_lib
+from .errors import InternalError, ShapeMismatchError, check
+from .mlp import _encode_path, _enum, _ptr, _real, _rows, _unsigned
 
 __all__ = ["FlowMatcher", "w2", "METHODS", "SOLVERS", "DIVERGENCES"]
 
@@ -56,23 +55,6 @@ def _solver_params(lib, solver, steps, rtol, atol, first_step, min_step, max_num
     return p
 
 
-def _callback(progress, raised):
-    if progress is None:
-        return ProgressFn()  # NULL
-    if not callable(progress):
-        raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT,
-                                   "progress must be callable or None; got %r" % (progress,))
-
-    def trampoline(step, total, loss, _user_data):
-        try:
-            return 1 if progress(int(step), int(total), float(loss)) else 0
-        except BaseException as error:  # noqa: B902 — nothing may escape into C
-            raised.append(error)
-            return 1
-
-    return ProgressFn(trampoline)
-
-
 def w2(a, b):
     """Exact 2-Wasserstein distance between equal-size point sets a, b [n, dim] (n <= 5000), uniform
     weights (fg_fm_w2: Hungarian assignment on squared Euclidean costs)."""
@@ -87,7 +69,7 @@ def w2(a, b):
     return float(out.value)
 
 
-class FlowMatcher:
+class FlowMatcher(NativeHandle):
     """A velocity MLP v(x, t) trained by conditional flow matching, sampled with an ODE solver.
 
     Args:
@@ -101,14 +83,14 @@ class FlowMatcher:
     One thread at a time uses a FlowMatcher; release it with close() or a ``with`` block.
     """
 
+    _free_name = "fg_fm_free"
+    _kind = "FlowMatcher"
+
     def __init__(self, dim=2, *, method=None, sigma=None, hidden_width=None, hidden_layers=None,
                  activation=None, learning_rate=None, weight_decay=None, grad_clip_norm=None,
                  batch_size=None, seed=None):
-        self._handle = None
-        self._lock = threading.Lock()
-        self._owner = None
+        self._init_handle()
         lib = get_lib()
-        self._free = lib.fg_fm_free
         params = lib.fg_fm_default_params()
         params.dim = _unsigned("dim", dim, 32)
         if method is not None:
@@ -141,63 +123,10 @@ class FlowMatcher:
         if not out.value:
             raise InternalError(_c.ERR_INTERNAL, "fg_fm_load returned FG_OK and a NULL handle")
         model = cls.__new__(cls)
-        model._lock = threading.Lock()
-        model._owner = None
-        model._free = lib.fg_fm_free
-        model._handle = out.value
+        model._init_handle(out.value)
         return model
 
     # -- lifetime ----------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _use(self):
-        me = threading.get_ident()
-        if self._owner == me:
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT,
-                                       "this FlowMatcher is busy in fit() on this thread; it cannot be "
-                                       "used from its own progress callback")
-        with self._lock:
-            if self._handle is None:
-                raise NullArgumentError(_c.ERR_NULL_ARGUMENT, "the FlowMatcher is closed")
-            self._owner = me
-            try:
-                yield self._handle
-            finally:
-                self._owner = None
-
-    def close(self):
-        """Releases the native model. Idempotent."""
-        if threading.get_ident() == getattr(self, "_owner", None):
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT,
-                                       "a FlowMatcher cannot be closed from its own progress callback")
-        lock = getattr(self, "_lock", None)
-        if lock is None:
-            return
-        with lock:
-            handle, self._handle = self._handle, None
-            if handle:
-                self._free(handle)
-
-    @property
-    def closed(self):
-        return getattr(self, "_handle", None) is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        return False
-
-    def __del__(self):
-        handle = getattr(self, "_handle", None)
-        free = getattr(self, "_free", None)
-        if handle and free is not None:
-            self._handle = None
-            try:
-                free(handle)
-            except Exception:
-                pass
 
     def __repr__(self):
         if self.closed:
@@ -242,7 +171,7 @@ class FlowMatcher:
         lib = get_lib()
         loss = ctypes.c_float(math.nan)
         raised = []
-        callback = _callback(progress, raised)
+        callback = progress_callback(progress, raised)
         with self._use() as handle:
             status = call(lib, handle, callback, ctypes.byref(loss))
             if raised:

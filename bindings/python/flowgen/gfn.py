@@ -1,21 +1,20 @@
 """GFlowNet: a generative flow network trained inside libflowgen (fg_gfn_* of include/flowgen.h)."""
-import contextlib
 import ctypes
 import math
-import threading
 
 import numpy as np
 
 from . import constants as _c
-from ._lib import ProgressFn, get_lib
+from ._handle import NativeHandle, progress_callback
+from ._lib import get_lib
 from ._sig_gfn import GFN_ENVS, GFN_LOSSES, GFNMetrics, LogRewardFn
-from .errors import InternalError, InvalidArgumentError, NullArgumentError, check
+from .errors import InternalError, InvalidArgumentError, check
 from .mlp import _encode_path, _enum, _real, _unsigned
 
 __all__ = ["GFlowNet"]
 
 
-class GFlowNet:
+class GFlowNet(NativeHandle):
     """A GFlowNet on a built-in environment: learns to sample x with probability R(x)/Z.
 
     Args:
@@ -37,6 +36,8 @@ class GFlowNet:
 
     _FIELDS = {"ndim": 32, "height": 32, "batch_size": 32, "hidden_width": 32, "hidden_layers": 32,
                "seed": 64}
+    _free_name = "fg_gfn_free"
+    _kind = "GFlowNet"
     _REALS = ("r0", "r1", "r2", "lambda_", "learning_rate", "log_z_learning_rate", "epsilon",
               "temperature")
 
@@ -44,13 +45,10 @@ class GFlowNet:
                  loss=None, lambda_=None, batch_size=None, hidden_width=None, hidden_layers=None,
                  learning_rate=None, log_z_learning_rate=None, epsilon=None, temperature=None,
                  uniform_pb=None, seed=None, log_reward=None):
-        self._handle = None
-        self._lock = threading.Lock()
-        self._owner = None
+        self._init_handle()
         self._reward_errors = []
         self._reward_callback = None
         lib = get_lib()
-        self._free = lib.fg_gfn_free
         params = lib.fg_gfn_default_params()
         params.env = _enum("env", env, GFN_ENVS)
         values = dict(ndim=ndim, height=height, r0=r0, r1=r1, r2=r2, lambda_=lambda_,
@@ -86,10 +84,7 @@ class GFlowNet:
         GFlowNet trained with ``log_reward`` must be loaded with that function again."""
         lib = get_lib()
         model = cls.__new__(cls)
-        model._lock = threading.Lock()
-        model._owner = None
-        model._free = lib.fg_gfn_free
-        model._handle = None
+        model._init_handle()
         model._reward_errors = []
         model._reward_callback = None
         out = ctypes.c_void_p()
@@ -140,56 +135,6 @@ class GFlowNet:
 
     # -- lifetime ----------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _use(self):
-        me = threading.get_ident()
-        if self._owner == me:
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT,
-                                       "this GFlowNet is busy in train() on this thread; it cannot be "
-                                       "used from its own progress callback")
-        with self._lock:
-            if self._handle is None:
-                raise NullArgumentError(_c.ERR_NULL_ARGUMENT, "the GFlowNet is closed")
-            self._owner = me
-            try:
-                yield self._handle
-            finally:
-                self._owner = None
-
-    def close(self):
-        """Releases the native object. Idempotent."""
-        if threading.get_ident() == getattr(self, "_owner", None):
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT,
-                                       "a GFlowNet cannot be closed from its own progress callback")
-        lock = getattr(self, "_lock", None)
-        if lock is None:
-            return
-        with lock:
-            handle, self._handle = self._handle, None
-            if handle:
-                self._free(handle)
-
-    @property
-    def closed(self):
-        return getattr(self, "_handle", None) is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        return False
-
-    def __del__(self):
-        handle = getattr(self, "_handle", None)
-        free = getattr(self, "_free", None)
-        if handle and free is not None:
-            self._handle = None
-            try:
-                free(handle)
-            except Exception:
-                pass
-
     def __repr__(self):
         if self.closed:
             return "<flowgen.GFlowNet (closed)>"
@@ -228,21 +173,7 @@ class GFlowNet:
         lib = get_lib()
         loss = ctypes.c_float(math.nan)
         raised = []
-        if progress is None:
-            callback = ProgressFn()
-        else:
-            if not callable(progress):
-                raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT,
-                                           "progress must be callable or None; got %r" % (progress,))
-
-            def trampoline(step, total, step_loss, _user_data):
-                try:
-                    return 1 if progress(int(step), int(total), float(step_loss)) else 0
-                except BaseException as error:  # noqa: B902
-                    raised.append(error)
-                    return 1
-
-            callback = ProgressFn(trampoline)
+        callback = progress_callback(progress, raised)  # referenced until the call returns
         with self._use() as handle:
             status = lib.fg_gfn_train(handle, n, callback, None, ctypes.byref(loss))
             if raised:
@@ -266,7 +197,6 @@ class GFlowNet:
         return dst
 
     def _distribution(self, function):
-        lib = get_lib()
         with self._use() as handle:
             needed = ctypes.c_size_t(0)
             self._check(function(handle, None, 0, ctypes.byref(needed)))

@@ -7,18 +7,17 @@
 
 Names follow PyTorch Geometric where it helps: ``Graph(num_nodes, edge_index=..., x=..., y=...)``.
 """
-import contextlib
 import ctypes
 import operator
 import os
-import threading
 
 import numpy as np
 
 from . import constants as _c
 from . import _sig_graph as _s
+from ._handle import NativeHandle, progress_callback
 from ._lib import get_lib
-from .errors import (FlowgenError, InternalError, InvalidArgumentError, NullArgumentError,
+from .errors import (FlowgenError, InternalError, InvalidArgumentError,
                      ShapeMismatchError, UnknownEnumError, check)
 
 __all__ = ["Graph", "LinkPredictor", "NodeClassifier", "bundled_cora_path"]
@@ -80,71 +79,7 @@ def _enum(name, value, table):
     return _index(name, value, 32)
 
 
-class _Handle:
-    """Owns one native handle: exclusive use by one thread at a time, close() / with-block release."""
-
-    _free_name = None
-    _kind = "object"
-
-    def _adopt(self, handle):
-        self._lock = threading.Lock()
-        self._free = getattr(get_lib(), self._free_name)
-        self._handle = handle
-
-    @contextlib.contextmanager
-    def _use(self):
-        with self._lock:
-            if self._handle is None:
-                raise NullArgumentError(_c.ERR_NULL_ARGUMENT, "the %s is closed" % self._kind)
-            yield self._handle
-
-    def close(self):
-        """Releases the native object (idempotent)."""
-        lock = getattr(self, "_lock", None)
-        if lock is None:
-            return
-        with lock:
-            handle, self._handle = self._handle, None
-            if handle:
-                self._free(handle)
-
-    @property
-    def closed(self):
-        return getattr(self, "_handle", None) is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        handle, free = getattr(self, "_handle", None), getattr(self, "_free", None)
-        if handle and free is not None:
-            self._handle = None
-            try:
-                free(handle)
-            except Exception:
-                pass
-
-
-def _progress_callback(progress, raised):
-    if progress is None:
-        return _s._ProgressFn()
-    if not callable(progress):
-        raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "progress must be callable or None; got %r" % (progress,))
-
-    def trampoline(step, total, loss, _user_data):
-        try:
-            return 1 if progress(int(step), int(total), float(loss)) else 0
-        except BaseException as error:  # noqa: B902
-            raised.append(error)
-            return 1
-    return _s._ProgressFn(trampoline)
-
-
-class Graph(_Handle):
+class Graph(NativeHandle):
     """An immutable undirected graph (fg_graph): self loops are dropped, duplicate and reversed edges merged.
 
     Args:
@@ -195,7 +130,7 @@ class Graph(_Handle):
             labels.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)) if labels is not None else None,
             0 if labels is None else labels.size, ctypes.byref(out))
         check(status, lib)
-        self._adopt(out.value)
+        self._init_handle(out.value)
 
     @classmethod
     def load(cls, path):
@@ -210,7 +145,7 @@ class Graph(_Handle):
         out = ctypes.c_void_p()
         check(lib.fg_graph_load(raw, ctypes.byref(out)), lib)
         graph = cls.__new__(cls)
-        graph._adopt(out.value)
+        graph._init_handle(out.value)
         return graph
 
     @classmethod
@@ -266,7 +201,7 @@ class Graph(_Handle):
             self.num_nodes, self.num_edges, self.num_features, self.num_classes)
 
 
-class LinkPredictor(_Handle):
+class LinkPredictor(NativeHandle):
     """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae" or "ncn".
 
     Keyword options left as None take the library defaults (fg_linkpred_default_params): hidden 256,
@@ -301,7 +236,7 @@ class LinkPredictor(_Handle):
         out = ctypes.c_void_p()
         with graph._use() as g:
             check(lib.fg_linkpred_create(g, ctypes.byref(params), ctypes.byref(out)), lib)
-        self._adopt(out.value)
+        self._init_handle(out.value)
 
     def fit(self, split_seed=0, progress=None):
         """One run of the NCN protocol on the split seeded by split_seed; returns a dict with best_epoch,
@@ -310,7 +245,7 @@ class LinkPredictor(_Handle):
         seed = _index("split_seed", split_seed)
         lib = get_lib()
         raised = []
-        callback = _progress_callback(progress, raised)
+        callback = progress_callback(progress, raised)
         report = _s.LinkPredReport()
         report.struct_size = ctypes.sizeof(_s.LinkPredReport)
         with self._use() as handle:
@@ -347,7 +282,7 @@ class LinkPredictor(_Handle):
         return {"hits": hits.value, "mrr": mrr.value, "auroc": auroc.value}
 
 
-class NodeClassifier(_Handle):
+class NodeClassifier(NativeHandle):
     """Node classification (fg_nodeclass) with a 2-layer GCN/SAGE/GIN; defaults are Kipf & Welling's GCN
     (hidden 16, dropout 0.5, lr 0.01, weight decay 5e-4 on the first layer, 200 epochs)."""
 
@@ -375,7 +310,7 @@ class NodeClassifier(_Handle):
             check(lib.fg_nodeclass_create(g, ctypes.byref(params), ctypes.byref(out)), lib)
         self._num_nodes = graph.num_nodes
         self._num_classes = graph.num_classes
-        self._adopt(out.value)
+        self._init_handle(out.value)
 
     def fit(self, epochs=0, train_nodes=None, progress=None):
         """Trains `epochs` epochs (0 = the configured number) on train_nodes (default: the public split);
@@ -384,7 +319,7 @@ class NodeClassifier(_Handle):
         nodes = None if train_nodes is None else _int_array("train_nodes", train_nodes, np.int32).reshape(-1)
         lib = get_lib()
         raised = []
-        callback = _progress_callback(progress, raised)
+        callback = progress_callback(progress, raised)
         loss = ctypes.c_float(float("nan"))
         with self._use() as handle:
             status = lib.fg_nodeclass_fit(handle, None if nodes is None else nodes.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),

@@ -1,16 +1,15 @@
 """MLP: a multilayer perceptron trained inside libflowgen (fg_mlp_* of include/flowgen.h)."""
-import contextlib
 import ctypes
 import math
 import operator
 import os
-import threading
 
 import numpy as np
 
 from . import constants as _c
-from ._lib import ProgressFn, get_lib
-from .errors import (FlowgenError, InternalError, InvalidArgumentError, NullArgumentError,
+from ._handle import NativeHandle, progress_callback
+from ._lib import get_lib
+from .errors import (FlowgenError, InternalError, InvalidArgumentError,
                      ShapeMismatchError, UnknownEnumError, check)
 
 __all__ = ["MLP"]
@@ -102,7 +101,7 @@ def _ptr(array):
     return array.ctypes.data_as(_float_p)
 
 
-class MLP:
+class MLP(NativeHandle):
     """A multilayer perceptron y = W_L σ(… σ(W_1 x + b_1) …) + b_L, trained by libflowgen.
 
     Args:
@@ -123,13 +122,13 @@ class MLP:
     from inside its own progress callback. Release it with close() or a ``with`` block.
     """
 
+    _free_name = "fg_mlp_free"
+    _kind = "MLP"
+
     def __init__(self, layer_sizes, *, activation=None, task=None, optimizer=None, seed=None,
                  learning_rate=None, weight_decay=None, grad_clip_norm=None, batch_size=None):
-        self._handle = None
-        self._lock = threading.Lock()
-        self._owner = None
+        self._init_handle()
         lib = get_lib()
-        self._free = lib.fg_mlp_free  # kept so __del__ works during interpreter shutdown
 
         try:
             sizes = [_unsigned("layer_sizes[%d]" % i, size, 32) for i, size in enumerate(layer_sizes)]
@@ -174,65 +173,10 @@ class MLP:
         if not out.value:
             raise InternalError(_c.ERR_INTERNAL, "fg_mlp_load returned FG_OK and a NULL handle")
         model = cls.__new__(cls)
-        model._lock = threading.Lock()
-        model._owner = None
-        model._free = lib.fg_mlp_free
-        model._handle = out.value
+        model._init_handle(out.value)
         return model
 
     # -- lifetime ----------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _use(self):
-        """Exclusive access to the live handle (the C API allows one thread per handle)."""
-        me = threading.get_ident()
-        if self._owner == me:
-            raise InvalidArgumentError(
-                _c.ERR_INVALID_ARGUMENT,
-                "this MLP is busy in fit() on this thread; it cannot be used from its own progress "
-                "callback")
-        with self._lock:
-            if self._handle is None:
-                raise NullArgumentError(_c.ERR_NULL_ARGUMENT, "the MLP is closed")
-            self._owner = me
-            try:
-                yield self._handle
-            finally:
-                self._owner = None
-
-    def close(self):
-        """Releases the native model. Idempotent; afterwards every method raises FlowgenError."""
-        if threading.get_ident() == getattr(self, "_owner", None):
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT,
-                                       "an MLP cannot be closed from its own progress callback")
-        lock = getattr(self, "_lock", None)
-        if lock is None:
-            return
-        with lock:
-            handle, self._handle = self._handle, None
-            if handle:
-                self._free(handle)
-
-    @property
-    def closed(self):
-        return getattr(self, "_handle", None) is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        return False
-
-    def __del__(self):
-        handle = getattr(self, "_handle", None)
-        free = getattr(self, "_free", None)
-        if handle and free is not None:
-            self._handle = None
-            try:
-                free(handle)
-            except Exception:
-                pass
 
     def __repr__(self):
         if self.closed:
@@ -284,22 +228,7 @@ class MLP:
         lib = get_lib()
         loss = ctypes.c_float(math.nan)
         raised = []
-        if progress is None:
-            callback = ProgressFn()  # NULL
-        else:
-            if not callable(progress):
-                raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT,
-                                           "progress must be callable or None; got %r" % (progress,))
-
-            def trampoline(step, total, step_loss, _user_data):
-                # Nothing may escape into C: ctypes would print the exception and return 0.
-                try:
-                    return 1 if progress(int(step), int(total), float(step_loss)) else 0
-                except BaseException as error:  # noqa: B902 — KeyboardInterrupt included
-                    raised.append(error)
-                    return 1
-
-            callback = ProgressFn(trampoline)  # referenced until the call returns
+        callback = progress_callback(progress, raised)  # referenced until the call returns
         with self._use() as handle:
             status = lib.fg_mlp_fit(handle, _ptr(x), x.shape[0], x.shape[1], _ptr(y), y.size,
                                     steps, callback, None, ctypes.byref(loss))
