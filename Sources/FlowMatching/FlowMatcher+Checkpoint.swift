@@ -33,46 +33,37 @@ extension FlowMatcher {
     /// Rebuilds a matcher from `checkpoint()`; every field is checked (`FlowIOError.corrupt` names it).
     public static func restore(from file: SafeTensorsFile) throws -> FlowMatcher {
         let meta = file.metadata
-        func field(_ key: String) throws -> String {
-            guard let v = meta["flowgen.\(key)"] else { throw FlowIOError.corrupt("checkpoint metadata lacks 'flowgen.\(key)'") }
-            return v
-        }
-        func integer<T: FixedWidthInteger>(_ key: String, _: T.Type) throws -> T {
-            guard let v = T(try field(key)) else { throw FlowIOError.corrupt("checkpoint metadata 'flowgen.\(key)' is not an integer") }
-            return v
-        }
-        func float(_ key: String) throws -> Float { Float(bitPattern: try integer(key, UInt32.self)) }
-        guard try field("kind") == kind else {
+        let fields = CheckpointMetadata(file)
+        guard try fields.string("kind") == kind else {
             throw FlowIOError.corrupt("checkpoint holds a '\(meta["flowgen.kind"] ?? "")' model, not a flow matcher")
         }
-        guard try field("format") == "1" else { throw FlowIOError.corrupt("unsupported flow-matcher checkpoint format") }
-        var c = FlowMatcher.Configuration(dim: try integer("dim", Int.self))
-        let methodName = try field("method")
+        guard try fields.string("format") == "1" else { throw FlowIOError.corrupt("unsupported flow-matcher checkpoint format") }
+        var c = FlowMatcher.Configuration(dim: try fields.integer("dim", as: Int.self))
+        let methodName = try fields.string("method")
         guard let method = Method.allCases.first(where: { $0.name == methodName }) else {
             throw FlowIOError.corrupt("unknown method '\(methodName)' in checkpoint")
         }
         c.method = method
-        c.sigma = try float("sigma")
-        c.hiddenWidth = try integer("hidden_width", Int.self)
-        c.hiddenLayers = try integer("hidden_layers", Int.self)
-        guard let act = ActivationKind(rawValue: try field("activation")) else {
+        c.sigma = try fields.float("sigma")
+        c.hiddenWidth = try fields.integer("hidden_width", as: Int.self)
+        c.hiddenLayers = try fields.integer("hidden_layers", as: Int.self)
+        guard let act = ActivationKind(rawValue: try fields.string("activation")) else {
             throw FlowIOError.corrupt("unknown activation in checkpoint")
         }
         c.activation = act
-        c.learningRate = try float("learning_rate")
-        c.weightDecay = try float("weight_decay")
-        c.gradientClipNorm = try float("grad_clip_norm")
-        c.batchSize = try integer("batch_size", Int.self)
-        c.seed = try integer("seed", UInt64.self)
+        c.learningRate = try fields.float("learning_rate")
+        c.weightDecay = try fields.float("weight_decay")
+        c.gradientClipNorm = try fields.float("grad_clip_norm")
+        c.batchSize = try fields.integer("batch_size", as: Int.self)
+        c.seed = try fields.integer("seed", as: UInt64.self)
         if let problem = c.problem { throw FlowIOError.corrupt("checkpoint options: \(problem)") }
         // Refuse sizes that would make rebuilding the network itself fail (before any allocation).
         let weights = (c.dim + 1) * c.hiddenWidth + c.hiddenWidth * c.dim + (c.hiddenLayers - 1) * c.hiddenWidth * c.hiddenWidth
         guard weights <= 1 << 28 else { throw FlowIOError.corrupt("checkpoint describes a network of \(weights) weights (limit 2^28)") }
-        let step = try integer("step", Int.self)
+        let step = try fields.integer("step", as: Int.self)
         guard step >= 0 else { throw FlowIOError.corrupt("checkpoint step is negative") }
-        let words = try field("rng").split(separator: ",").compactMap { UInt64($0) }
-        guard words.count == 4 else { throw FlowIOError.corrupt("checkpoint RNG state must be four integers") }
-        let sourceFlag = try field("source_standard_normal")
+        let savedRNG = try fields.randomGenerator()
+        let sourceFlag = try fields.string("source_standard_normal")
         guard sourceFlag == "0" || sourceFlag == "1" else { throw FlowIOError.corrupt("bad source flag in checkpoint") }
 
         let matcher = FlowMatcher(c)
@@ -84,7 +75,7 @@ extension FlowMatcher {
         if let problem = matcher.optimizer.loadStateTensors(slots, stepCount: step) {
             throw FlowIOError.corrupt("checkpoint \(problem)")
         }
-        matcher.rng = RandomGenerator(state: (words[0], words[1], words[2], words[3]))
+        matcher.rng = savedRNG
         matcher.sourceIsStandardNormal = sourceFlag == "1"
         return matcher
     }

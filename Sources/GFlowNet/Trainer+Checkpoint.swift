@@ -58,21 +58,13 @@ extension GFlowNetTrainer {
     public static func restore(from file: SafeTensorsFile,
                                logReward: (([Int32], Int) throws -> [Double])? = nil) throws -> GFlowNetTrainer {
         let meta = file.metadata
-        func field(_ key: String) throws -> String {
-            guard let v = meta["flowgen.\(key)"] else { throw FlowIOError.corrupt("checkpoint metadata lacks 'flowgen.\(key)'") }
-            return v
-        }
-        func integer<T: FixedWidthInteger>(_ key: String, _: T.Type) throws -> T {
-            guard let v = T(try field(key)) else { throw FlowIOError.corrupt("checkpoint metadata 'flowgen.\(key)' is not an integer") }
-            return v
-        }
-        func float(_ key: String) throws -> Float { Float(bitPattern: try integer(key, UInt32.self)) }
-        func double(_ key: String) throws -> Double { Double(bitPattern: try integer(key, UInt64.self)) }
-        guard try field("kind") == kind else {
+        let fields = CheckpointMetadata(file)
+        func double(_ key: String) throws -> Double { Double(bitPattern: try fields.integer(key, as: UInt64.self)) }
+        guard try fields.string("kind") == kind else {
             throw FlowIOError.corrupt("checkpoint holds a '\(meta["flowgen.kind"] ?? "")' model, not a GFlowNet")
         }
-        guard try field("format") == "1" else { throw FlowIOError.corrupt("unsupported GFlowNet checkpoint format") }
-        guard try field("env") == "hypergrid" else { throw FlowIOError.corrupt("unknown environment '\(meta["flowgen.env"] ?? "")'") }
+        guard try fields.string("format") == "1" else { throw FlowIOError.corrupt("unsupported GFlowNet checkpoint format") }
+        guard try fields.string("env") == "hypergrid" else { throw FlowIOError.corrupt("unknown environment '\(meta["flowgen.env"] ?? "")'") }
         let reward = meta["flowgen.reward"] ?? "builtin"
         guard reward == "builtin" || reward == "callback" else { throw FlowIOError.corrupt("unknown reward kind '\(reward)'") }
         if reward == "callback" && logReward == nil {
@@ -81,7 +73,7 @@ extension GFlowNetTrainer {
         if reward == "builtin" && logReward != nil {
             throw FlowIOError.invalid("the checkpoint uses the built-in HyperGrid reward; load it without a reward function")
         }
-        let ndim = try integer("ndim", Int.self), height = try integer("height", Int.self)
+        let ndim = try fields.integer("ndim", as: Int.self), height = try fields.integer("height", as: Int.self)
         let r0 = try double("r0"), r1 = try double("r1"), r2 = try double("r2")
         guard ndim >= 1, ndim <= 1024, height >= 2, height <= 1 << 16,
               let _ = HyperGrid.stateCount(ndim: ndim, height: height), ndim * height <= 1 << 20 else {
@@ -91,31 +83,30 @@ extension GFlowNetTrainer {
             throw FlowIOError.corrupt("checkpoint rewards are invalid")
         }
         var c = Configuration()
-        guard let objective = GFlowNetObjective(name: try field("loss")) else { throw FlowIOError.corrupt("unknown loss in checkpoint") }
+        guard let objective = GFlowNetObjective(name: try fields.string("loss")) else { throw FlowIOError.corrupt("unknown loss in checkpoint") }
         c.objective = objective
-        c.lambda = try float("lambda")
-        c.batchSize = try integer("batch_size", Int.self)
-        c.hiddenWidth = try integer("hidden_width", Int.self)
-        c.hiddenLayers = try integer("hidden_layers", Int.self)
-        c.learningRate = try float("learning_rate")
-        c.logZLearningRate = try float("log_z_learning_rate")
-        c.sampling = SamplingOptions(epsilon: try float("epsilon"), temperature: try float("temperature"))
-        c.uniformBackward = try field("uniform_pb") == "1"
-        c.seed = try integer("seed", UInt64.self)
+        c.lambda = try fields.float("lambda")
+        c.batchSize = try fields.integer("batch_size", as: Int.self)
+        c.hiddenWidth = try fields.integer("hidden_width", as: Int.self)
+        c.hiddenLayers = try fields.integer("hidden_layers", as: Int.self)
+        c.learningRate = try fields.float("learning_rate")
+        c.logZLearningRate = try fields.float("log_z_learning_rate")
+        c.sampling = SamplingOptions(epsilon: try fields.float("epsilon"), temperature: try fields.float("temperature"))
+        c.uniformBackward = try fields.string("uniform_pb") == "1"
+        c.seed = try fields.integer("seed", as: UInt64.self)
         if let problem = c.problem { throw FlowIOError.corrupt("checkpoint configuration: \(problem)") }
-        let step = try integer("step", Int.self)
-        let trajectories = try integer("trajectories", Int.self)
+        let step = try fields.integer("step", as: Int.self)
+        let trajectories = try fields.integer("trajectories", as: Int.self)
         guard step >= 0, trajectories >= 0 else { throw FlowIOError.corrupt("checkpoint counters are negative") }
         let stateCount = HyperGrid.stateCount(ndim: ndim, height: height)!
-        let modesText = try field("modes_found")
+        let modesText = try fields.string("modes_found")
         var modes = Set<Int>()
         for part in modesText.split(separator: ",") {
             guard let m = Int(part), m >= 0, m < stateCount else { throw FlowIOError.corrupt("checkpoint modes_found is invalid") }
             modes.insert(m)
         }
         let estimate = try double("log_z_estimate")
-        let words = try field("rng").split(separator: ",").compactMap { UInt64($0) }
-        guard words.count == 4 else { throw FlowIOError.corrupt("checkpoint RNG state must be four integers") }
+        let savedRNG = try fields.randomGenerator()
 
         let grid = HyperGrid(ndim: ndim, height: height, r0: r0, r1: r1, r2: r2)
         let env: DiscreteEnvironment = logReward.map { CustomRewardEnvironment(base: grid, logReward: $0) } ?? grid
@@ -138,7 +129,7 @@ extension GFlowNetTrainer {
         if let problem = trainer.optimizer.loadStateTensors(slots, stepCount: step) {
             throw FlowIOError.corrupt("checkpoint \(problem)")
         }
-        trainer.rng = RandomGenerator(state: (words[0], words[1], words[2], words[3]))
+        trainer.rng = savedRNG
         trainer.restoreCounters(trajectories: trajectories, modes: modes, logZEstimate: estimate)
         return trainer
     }

@@ -35,48 +35,37 @@ extension SupervisedMLP {
     /// as `FlowIOError.corrupt` naming it.
     public static func restore(from file: SafeTensorsFile) throws -> SupervisedMLP {
         let meta = file.metadata
-        func field(_ key: String) throws -> String {
-            guard let v = meta["flowgen.\(key)"] else { throw FlowIOError.corrupt("checkpoint metadata lacks 'flowgen.\(key)'") }
-            return v
-        }
-        func integer<T: FixedWidthInteger>(_ key: String, _: T.Type) throws -> T {
-            guard let v = T(try field(key)) else { throw FlowIOError.corrupt("checkpoint metadata 'flowgen.\(key)' is not an integer") }
-            return v
-        }
-        func float(_ key: String) throws -> Float {
-            Float(bitPattern: try integer(key, UInt32.self))
-        }
-        guard try field("kind") == kind else {
+        let fields = CheckpointMetadata(file)
+        guard try fields.string("kind") == kind else {
             throw FlowIOError.corrupt("checkpoint holds a '\(meta["flowgen.kind"] ?? "")' model, not an MLP")
         }
-        guard try field("format") == "1" else { throw FlowIOError.corrupt("unsupported MLP checkpoint format \(meta["flowgen.format"] ?? "")") }
-        let widths = try field("widths").split(separator: ",").map { part -> Int in
+        guard try fields.string("format") == "1" else { throw FlowIOError.corrupt("unsupported MLP checkpoint format \(meta["flowgen.format"] ?? "")") }
+        let widths = try fields.string("widths").split(separator: ",").map { part -> Int in
             guard let w = Int(part), w > 0, w <= 1 << 20 else { throw FlowIOError.corrupt("checkpoint widths '\(meta["flowgen.widths"] ?? "")' are invalid") }
             return w
         }
         guard widths.count >= 2 else { throw FlowIOError.corrupt("checkpoint needs at least two widths") }
         var c = Configuration(widths: widths)
-        guard let act = ActivationKind(rawValue: try field("activation")) else {
+        guard let act = ActivationKind(rawValue: try fields.string("activation")) else {
             throw FlowIOError.corrupt("unknown activation '\(meta["flowgen.activation"] ?? "")' in checkpoint")
         }
         c.activation = act
-        guard let task = Task(rawValue: try integer("task", UInt32.self)) else { throw FlowIOError.corrupt("unknown task in checkpoint") }
+        guard let task = Task(rawValue: try fields.integer("task", as: UInt32.self)) else { throw FlowIOError.corrupt("unknown task in checkpoint") }
         c.task = task
-        guard let opt = OptimizerKind(rawValue: try integer("optimizer", UInt32.self)) else { throw FlowIOError.corrupt("unknown optimizer in checkpoint") }
+        guard let opt = OptimizerKind(rawValue: try fields.integer("optimizer", as: UInt32.self)) else { throw FlowIOError.corrupt("unknown optimizer in checkpoint") }
         c.optimizer = opt
-        c.seed = try integer("seed", UInt64.self)
-        c.learningRate = try float("learning_rate")
-        c.weightDecay = try float("weight_decay")
-        c.gradientClipNorm = try float("grad_clip_norm")
-        c.batchSize = try integer("batch_size", Int.self)
+        c.seed = try fields.integer("seed", as: UInt64.self)
+        c.learningRate = try fields.float("learning_rate")
+        c.weightDecay = try fields.float("weight_decay")
+        c.gradientClipNorm = try fields.float("grad_clip_norm")
+        c.batchSize = try fields.integer("batch_size", as: Int.self)
         guard c.learningRate.isFinite, c.learningRate > 0, c.weightDecay.isFinite, c.weightDecay >= 0,
               c.gradientClipNorm.isFinite, c.gradientClipNorm >= 0, c.batchSize >= 0 else {
             throw FlowIOError.corrupt("checkpoint options are out of range")
         }
-        let step = try integer("step", Int.self)
+        let step = try fields.integer("step", as: Int.self)
         guard step >= 0 else { throw FlowIOError.corrupt("checkpoint step is negative") }
-        let words = try field("rng").split(separator: ",").compactMap { UInt64($0) }
-        guard words.count == 4 else { throw FlowIOError.corrupt("checkpoint RNG state must be four integers") }
+        let savedRNG = try fields.randomGenerator()
 
         for (name, dtype) in file.storedDTypes where dtype != "F32" {
             throw FlowIOError.corrupt("checkpoint tensor '\(name)' is stored as \(dtype); flowgen checkpoints hold F32 only")
@@ -92,7 +81,7 @@ extension SupervisedMLP {
         if let problem = model.optimizer.loadStateTensors(slots, stepCount: step) {
             throw FlowIOError.corrupt("checkpoint \(problem)")
         }
-        model.rng = RandomGenerator(state: (words[0], words[1], words[2], words[3]))
+        model.rng = savedRNG
         return model
     }
 
