@@ -28,8 +28,8 @@ demo)
     step "engine demo from the command line (Swift)"
     .build/release/flowgen mlp demo
     step "engine demo from C (examples/c)"
-    build/cmake/mlp_regression
-    build/cmake/mlp_classification
+    mkdir -p out
+    (cd out && ../build/cmake/mlp_regression && ../build/cmake/mlp_classification)
     step "engine demo from Python (examples/python)"
     mkdir -p out
     PYTHONPATH=bindings/python python3 examples/python/mlp_demo.py --plot out/mlp_loss.svg
