@@ -110,15 +110,10 @@ func boxFM(_ matcher: FlowMatcher) -> OpaquePointer {
     OpaquePointer(Unmanaged.passRetained(matcher).toOpaque())
 }
 
-/// Runs core work, turning the flow-matching errors into statuses.
+/// Runs core work, turning ODE errors into statuses (training errors are mapped by capiCall).
 func fmTranslate<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let e as FlowMatcher.TrainingError {
-        switch e {
-        case .cancelled: throw CAPIError(status: FG_ERR_CANCELLED, message: "\(e)")
-        case .numerical: throw CAPIError(status: FG_ERR_NUMERICAL, message: "\(e)")
-        }
     } catch let e as ODEError {
         switch e {
         case .invalidArgument(let m): throw CAPIError.invalid(m)

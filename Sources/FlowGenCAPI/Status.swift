@@ -33,7 +33,7 @@ func capiCall(_ function: StaticString, _ body: () throws -> Void) -> fg_status 
         case .corrupt(let m): setLastError("\(function): \(m)"); return FG_ERR_CORRUPT_FILE
         case .invalid(let m): setLastError("\(function): \(m)"); return FG_ERR_INVALID_ARGUMENT
         }
-    } catch let e as SupervisedMLP.TrainingError {
+    } catch let e as TrainingError {
         setLastError("\(function): \(e)")
         switch e {
         case .cancelled: return FG_ERR_CANCELLED

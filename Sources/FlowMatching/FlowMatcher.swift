@@ -60,17 +60,7 @@ public final class FlowMatcher {
     }
 
     /// Why training stopped early (the steps before are kept).
-    public enum TrainingError: Error, CustomStringConvertible {
-        case cancelled(step: Int)
-        case numerical(step: Int, loss: Float)
-
-        public var description: String {
-            switch self {
-            case .cancelled(let s): return "training stopped by the progress callback after step \(s)"
-            case .numerical(let s, let l): return "loss became \(l) at step \(s); the step was not applied (lower the learning rate?)"
-            }
-        }
-    }
+    public typealias TrainingError = FlowOptim.TrainingError
 
     public let configuration: Configuration
     public let model: TimeConditionedMLP
