@@ -544,6 +544,7 @@ fg_status fg_graph_edges(const fg_graph *graph, int64_t *dst, size_t dst_len, si
 #define FG_LINKPRED_RA   2  /* resource allocation */
 #define FG_LINKPRED_GAE  3  /* GCN encoder + dot-product decoder (Kipf & Welling 2016) */
 #define FG_LINKPRED_NCN  4  /* neural common neighbours (Wang et al. 2023), target-link removal */
+#define FG_LINKPRED_NCNC 5  /* NCN with soft common-neighbour completion by a no-gradient inner NCN */
 
 /** A link predictor bound to one graph. One thread at a time. */
 typedef struct fg_linkpred fg_linkpred;
@@ -578,6 +579,7 @@ typedef struct fg_linkpred_report {
     double test_mrr;        /* test mean reciprocal rank of positives among all test negatives */
     double test_auroc;      /* test AUROC */
     double epoch_seconds;   /* mean wall-clock seconds per training epoch (0 for heuristics) */
+    double test_ap;         /* test average precision (added later: written only when struct_size covers it) */
 } fg_linkpred_report;
 
 /** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
@@ -616,6 +618,27 @@ fg_status fg_linkpred_score(fg_linkpred *lp, const int64_t *pairs, size_t n_pair
 fg_status fg_linkpred_evaluate(fg_linkpred *lp, const int64_t *positives, size_t n_pos,
                                const int64_t *negatives, size_t n_neg, uint32_t k,
                                double *out_hits, double *out_mrr, double *out_auroc);
+
+/** Average precision of positive pairs [n_pos, 2] against negative pairs [n_neg, 2] (int64 ids), as
+ *  scikit-learn's average_precision_score: the sum over distinct score thresholds t, from the highest
+ *  down, of (recall_t - recall_previous) * precision_t, where tied scores enter together. In [0, 1].
+ *  Errors: FG_ERR_NULL_ARGUMENT (lp, positives, negatives, out_ap), FG_ERR_INVALID_ARGUMENT (empty sets),
+ *  FG_ERR_OUT_OF_RANGE (node id), FG_ERR_NON_FINITE (a score is NaN/inf), FG_ERR_OUT_OF_MEMORY. */
+fg_status fg_linkpred_average_precision(fg_linkpred *lp, const int64_t *positives, size_t n_pos,
+                                        const int64_t *negatives, size_t n_neg, double *out_ap);
+
+/** Saves a link predictor (its learned parameters, options and the graph it scores on — after fit, the
+ *  split's training graph) to a safetensors file at path (UTF-8), written atomically (temporary file +
+ *  rename). Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty or non-UTF-8 path), FG_ERR_IO. */
+fg_status fg_linkpred_save(const fg_linkpred *lp, const char *path);
+
+/** Loads a link predictor saved by fg_linkpred_save, bound to `graph` (which must have the node and
+ *  feature counts of the graph it was saved from; the predictor keeps its own reference). Scores of the
+ *  loaded predictor equal the saved one's. Every tensor and option is validated.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (path), FG_ERR_IO (missing/unreadable file),
+ *  FG_ERR_CORRUPT_FILE (not a link-predictor checkpoint, bad header, wrong shapes, NaN weights, node ids
+ *  out of range, graph mismatch). On failure *out = NULL. */
+fg_status fg_linkpred_load(const fg_graph *graph, const char *path, fg_linkpred **out);
 
 /** Graph layer families (fg_nodeclass_params.model). */
 #define FG_GNN_GCN   0  /* H' = Â H W, Â = D̃^-1/2 (A+I) D̃^-1/2 (Kipf & Welling 2017) */

@@ -4,11 +4,13 @@ import FlowGen
 // fg_linkpred_* and fg_nodeclass_* (graph section of include/flowgen.h).
 
 let knownLinkPredParamsSizes = [MemoryLayout<fg_linkpred_params>.size]
-let knownLinkPredReportSizes = [MemoryLayout<fg_linkpred_report>.size]
+/// fg_linkpred_report without test_ap (48 bytes) and with it.
+let knownLinkPredReportSizes = [MemoryLayout<fg_linkpred_report>.offset(of: \fg_linkpred_report.test_ap)!,
+                                MemoryLayout<fg_linkpred_report>.size]
 let knownNodeClassParamsSizes = [MemoryLayout<fg_nodeclass_params>.size]
 
 /// FG_LINKPRED_* codes in order.
-let linkModelByCode: [LinkModelKind] = [.cn, .aa, .ra, .gae, .ncn]
+let linkModelByCode: [LinkModelKind] = [.cn, .aa, .ra, .gae, .ncn, .ncnc]
 /// FG_GNN_* codes in order.
 let gnnKindByCode: [GNNKind] = [.gcn, .sage, .gin]
 
@@ -109,6 +111,7 @@ public func fg_linkpred_fit(_ lp: OpaquePointer?, _ splitSeed: UInt64, _ progres
             report.pointee.test_mrr = r.testMRR
             report.pointee.test_auroc = r.testAUROC
             report.pointee.epoch_seconds = r.epochSeconds
+            if Int(report.pointee.struct_size) >= MemoryLayout<fg_linkpred_report>.size { report.pointee.test_ap = r.testAP }
         }
     }
 }

@@ -25,10 +25,10 @@ func meanAndStd(_ xs: [Double]) -> (Double, Double) {
 struct LinkPredCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "linkpred",
-        abstract: "Link prediction on a graph under the NCN protocol (HR@100 strict, MRR, AUROC).")
+        abstract: "Link prediction on a graph under the NCN protocol (HR@100 strict, MRR, AUROC, AP).")
     @OptionGroup var common: CommonOptions
     @Option(help: "Graph directory (planetoid or compact layout). Default: the bundled Cora.") var data: String?
-    @Option(help: "Model: cn, aa, ra, gae, ncn.") var model: String = "cn"
+    @Option(help: "Model: cn, aa, ra, gae, ncn, ncnc.") var model: String = "cn"
     @Option(help: "Number of runs (split seeds seed … seed+runs-1).") var runs: Int = 10
     @Option(help: "Training epochs per run (learned models).") var epochs: Int = 100
     @Option(help: "First split seed.") var seed: UInt64 = 0
@@ -36,10 +36,13 @@ struct LinkPredCommand: ParsableCommand {
     @Option(help: "Learning rate (default: the model's, GAE 0.01, NCN 0.0043).") var lr: Float?
     @Option(help: "Input feature dropout (default: the model's, GAE 0, NCN 0.7).") var inputDropout: Float?
     @Option(help: "Training positives per step (0 = all).") var batch: Int = 1152
+    @Option(help: "NCNC: completion candidates per pair and side while training (0 = all).") var trainDegree: Int = 0
+    @Option(help: "NCNC: completion candidates per pair and side while evaluating (0 = all).") var testDegree: Int = 0
+    @Option(help: "Write the predictor of the last run to this safetensors file.") var save: String?
 
     func run() throws {
         guard let kind = LinkModelKind(rawValue: model.lowercased()) else {
-            throw ValidationError("--model must be one of cn, aa, ra, gae, ncn")
+            throw ValidationError("--model must be one of cn, aa, ra, gae, ncn, ncnc")
         }
         guard runs >= 1, epochs >= 0 else { throw ValidationError("--runs must be ≥ 1 and --epochs ≥ 0") }
         let graph = try GraphLoader.load(directory: try graphDataDirectory(data))
@@ -47,6 +50,8 @@ struct LinkPredCommand: ParsableCommand {
         config.epochs = epochs; config.hidden = hidden; config.batchSize = batch
         if let lr { config.learningRate = lr }
         if let inputDropout { config.inputDropout = inputDropout }
+        guard trainDegree >= 0, testDegree >= 0 else { throw ValidationError("--train-degree and --test-degree must be ≥ 0") }
+        config.trainCandidateDegree = trainDegree; config.testCandidateDegree = testDegree
         var results: [LinkRunResult] = []
         var bar = ProgressBar("linkpred \(kind.rawValue)", total: runs * Swift.max(kind.isLearned ? epochs : 1, 1))
         for r in 0..<runs {
@@ -57,6 +62,7 @@ struct LinkPredCommand: ParsableCommand {
                 bar.update(done + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))"); return true
             }
             results.append(result)
+            if let save, r == runs - 1 { try predictor.save(to: save) }
             if !common.json || isatty(2) == 0 {
                 fputs("run \(r): test HR@100 \(format3("", result.testHits * 100)) (best epoch \(result.bestEpoch), val \(format3("", result.validationHits * 100)))\n", stderr)
             }
@@ -64,12 +70,13 @@ struct LinkPredCommand: ParsableCommand {
         let (hm, hs) = meanAndStd(results.map { $0.testHits * 100 })
         let (mrr, _) = meanAndStd(results.map(\.testMRR))
         let (auroc, _) = meanAndStd(results.map(\.testAUROC))
+        let (ap, _) = meanAndStd(results.map(\.testAP))
         let (epochSeconds, _) = meanAndStd(results.map(\.epochSeconds))
-        print("\(kind.rawValue) on \(graph.nodeCount) nodes / \(graph.edgeCount) edges, \(runs) runs: test HR@100 \(format3("", hm)) ± \(format3("", hs)), MRR \(format3("", mrr)), AUROC \(format3("", auroc)), \(format3("", epochSeconds)) s/epoch")
+        print("\(kind.rawValue) on \(graph.nodeCount) nodes / \(graph.edgeCount) edges, \(runs) runs: test HR@100 \(format3("", hm)) ± \(format3("", hs)), MRR \(format3("", mrr)), AUROC \(format3("", auroc)), AP \(format3("", ap)), \(format3("", epochSeconds)) s/epoch")
         if common.json {
             print(JSONValue.object([
                 ("model", .string(kind.rawValue)), ("hr100_mean", .number(hm)), ("hr100_std", .number(hs)),
-                ("mrr", .number(mrr)), ("auroc", .number(auroc)), ("epoch_seconds", .number(epochSeconds)),
+                ("mrr", .number(mrr)), ("auroc", .number(auroc)), ("ap", .number(ap)), ("epoch_seconds", .number(epochSeconds)),
                 ("runs", .number(Double(runs))), ("epochs", .number(Double(kind.isLearned ? epochs : 0))),
                 ("hr100_per_run", .array(results.map { .number($0.testHits * 100) })),
             ]).serialized())

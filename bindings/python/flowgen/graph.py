@@ -23,6 +23,16 @@ from .errors import (FlowgenError, InternalError, InvalidArgumentError,
 __all__ = ["Graph", "LinkPredictor", "NodeClassifier", "bundled_cora_path"]
 
 
+def _path(path):
+    try:
+        raw = os.fsencode(path)
+    except TypeError:
+        raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "path must be str, bytes or os.PathLike; got %r" % (path,)) from None
+    if b"\0" in raw:
+        raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "path contains a NUL byte")
+    return raw
+
+
 def bundled_cora_path():
     """Folder of the compact Cora shipped in the repository (data/cora), or None."""
     folder = os.path.dirname(os.path.abspath(__file__))
@@ -135,12 +145,7 @@ class Graph(NativeHandle):
     @classmethod
     def load(cls, path):
         """A graph read from a folder in the planetoid layout (edges.csv + .npy files) or the compact layout."""
-        try:
-            raw = os.fsencode(path)
-        except TypeError:
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "path must be str, bytes or os.PathLike; got %r" % (path,)) from None
-        if b"\0" in raw:
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "path contains a NUL byte")
+        raw = _path(path)
         lib = get_lib()
         out = ctypes.c_void_p()
         check(lib.fg_graph_load(raw, ctypes.byref(out)), lib)
@@ -202,7 +207,7 @@ class Graph(NativeHandle):
 
 
 class LinkPredictor(NativeHandle):
-    """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae" or "ncn".
+    """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae", "ncn" or "ncnc".
 
     Keyword options left as None take the library defaults (fg_linkpred_default_params): hidden 256,
     layers 0 (model default: GAE 2, NCN 1), learning_rate 0 (model default: GAE 0.01, NCN 0.0043), dropout 0.3,
@@ -240,7 +245,7 @@ class LinkPredictor(NativeHandle):
 
     def fit(self, split_seed=0, progress=None):
         """One run of the NCN protocol on the split seeded by split_seed; returns a dict with best_epoch,
-        val_hits, test_hits (strict Hits@K), test_mrr, test_auroc, epoch_seconds. progress(epoch, total, loss)
+        val_hits, test_hits (strict Hits@K), test_mrr, test_auroc, epoch_seconds, test_ap. progress(epoch, total, loss)
         returning a truthy value stops training (FlowgenError FG_ERR_CANCELLED)."""
         seed = _index("split_seed", split_seed)
         lib = get_lib()
@@ -270,16 +275,41 @@ class LinkPredictor(NativeHandle):
         return dst
 
     def evaluate(self, positives, negatives, k=100):
-        """{"hits": Hits@k (strict), "mrr": …, "auroc": …} of positive vs negative pairs."""
+        """{"hits": Hits@k (strict), "mrr": …, "auroc": …, "ap": average precision} of positive vs negative
+        pairs."""
         pos, neg = _pairs("positives", positives), _pairs("negatives", negatives)
         k = _index("k", k, 32)
         lib = get_lib()
-        hits, mrr, auroc = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        hits, mrr, auroc, ap = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        pos_p = pos.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))
+        neg_p = neg.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))
         with self._use() as handle:
-            check(lib.fg_linkpred_evaluate(handle, pos.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), pos.shape[0],
-                                           neg.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), neg.shape[0], k,
+            check(lib.fg_linkpred_evaluate(handle, pos_p, pos.shape[0], neg_p, neg.shape[0], k,
                                            ctypes.byref(hits), ctypes.byref(mrr), ctypes.byref(auroc)), lib)
-        return {"hits": hits.value, "mrr": mrr.value, "auroc": auroc.value}
+            check(lib.fg_linkpred_average_precision(handle, pos_p, pos.shape[0], neg_p, neg.shape[0],
+                                                    ctypes.byref(ap)), lib)
+        return {"hits": hits.value, "mrr": mrr.value, "auroc": auroc.value, "ap": ap.value}
+
+    def save(self, path):
+        """Writes the predictor (parameters, options, the graph it scores on) to a safetensors file."""
+        raw = _path(path)
+        lib = get_lib()
+        with self._use() as handle:
+            check(lib.fg_linkpred_save(handle, raw), lib)
+
+    @classmethod
+    def load(cls, graph, path):
+        """A predictor saved by save(), bound to graph (same node and feature counts as the saved one's)."""
+        if not isinstance(graph, Graph):
+            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "graph must be a flowgen.Graph; got %r" % (graph,))
+        raw = _path(path)
+        lib = get_lib()
+        out = ctypes.c_void_p()
+        with graph._use() as g:
+            check(lib.fg_linkpred_load(g, raw, ctypes.byref(out)), lib)
+        predictor = cls.__new__(cls)
+        predictor._init_handle(out.value)
+        return predictor
 
 
 class NodeClassifier(NativeHandle):

@@ -67,7 +67,7 @@ def test_cn_scores_match_numpy_on_small_graph():
         # PyG-style [2, k] input gives the same scores.
         assert np.array_equal(lp.score(pairs[:7].T), lp.score(pairs[:7]))
         result = lp.evaluate(pairs[:10], pairs[10:20], k=3)
-        assert set(result) == {"hits", "mrr", "auroc"}
+        assert set(result) == {"hits", "mrr", "auroc", "ap"}
 
 
 def test_gae_learns_and_scores(cora):
