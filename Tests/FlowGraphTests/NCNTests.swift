@@ -55,6 +55,11 @@ final class NCNTests: XCTestCase {
         let pairs = NodePairs(sources: split.testPositives.sources + split.testNegatives.sources,
                               targets: split.testPositives.targets + split.testNegatives.targets)
         let expected = predictor.scores(pairs)
+        // Scores do not depend on the rest of the batch (x' is computed only for the batch's common neighbours).
+        for k in stride(from: 0, to: pairs.count, by: 97) {
+            let one = predictor.scores(NodePairs(sources: [pairs.sources[k]], targets: [pairs.targets[k]]))[0]
+            XCTAssertEqual(one, expected[k], accuracy: 1e-4 * Swift.max(1, abs(expected[k])))
+        }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fg-linkpred-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -111,3 +111,17 @@ func commonNeighborParts(_ pairs: NodePairs, adjacency: CSRMatrix, candidateDegr
                                firstPairs: first, firstRows: firstRows, firstWeights: firstWeights,
                                secondPairs: second, secondRows: secondRows, secondWeights: secondWeights)
 }
+
+extension CSRMatrix {
+    /// The same matrix restricted to its non-empty columns, renumbered 0..<k in increasing order, and the
+    /// original index of each kept column (so `m · X == compressed · X[kept]`).
+    func compressingColumns() -> (matrix: CSRMatrix, kept: [Int]) {
+        var newIndex = [Int](repeating: -1, count: columnCount)
+        for c in columnIndices { newIndex[c] = 0 }
+        var kept: [Int] = []
+        for c in 0..<columnCount where newIndex[c] == 0 { newIndex[c] = kept.count; kept.append(c) }
+        let cols = columnIndices.map { newIndex[$0] }
+        return (CSRMatrix(rowCount: rowCount, columnCount: kept.count, rowPointers: rowPointers, columnIndices: cols,
+                          values: values), kept)
+    }
+}

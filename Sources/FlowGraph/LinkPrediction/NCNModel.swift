@@ -99,6 +99,13 @@ final class NCNHead: Module {
             + scoped("lin.0", lin1) + scoped("lin.1", linNorm) + scoped("lin.8", lin2) + [("beta", beta)]
     }
 
+    /// xlin(x) = ReLU(Drop(LN(Lin(ReLU(Drop(Lin(x))))))), row-wise.
+    func xlin(_ x: Variable, _ s: NCNHeadSettings, _ rng: inout RandomGenerator) -> Variable {
+        let drop = Dropout(probability: s.dropout)
+        let hidden = drop(xlin1(x), training: s.training, rng: &rng).relu()
+        return drop(xlinNorm(xlin2(hidden)), training: s.training, rng: &rng).relu()
+    }
+
     /// Logits [pairs.count] of `pairs` from node states `x` [n, hidden], common neighbours taken in `adjacency`
     /// (rows sorted; it may be non-symmetric after edge dropout).
     func callAsFunction(_ x: Variable, _ pairs: NodePairs, adjacency: CSRMatrix, settings s: NCNHeadSettings,
@@ -106,25 +113,33 @@ final class NCNHead: Module {
         let drop = Dropout(probability: s.dropout)
         let adj = s.training && s.edgeDropout > 0 ? droppingEntries(adjacency, probability: s.edgeDropout, rng: &rng) : adjacency
         let xij = x.indexSelect(axis: 0, indices: pairs.sources) * x.indexSelect(axis: 0, indices: pairs.targets)
-        var hidden = drop(xlin1(x), training: s.training, rng: &rng).relu()
-        hidden = drop(xlinNorm(xlin2(hidden)), training: s.training, rng: &rng).relu()
-        let xPrime = x + hidden
-        let aggregation: CSRMatrix
+        let xcnAggregated: Variable
         if s.depth > 0 {
+            let xPrime = x + xlin(x, s, &rng)
             let parts = commonNeighborParts(pairs, adjacency: adj, candidateDegree: s.candidateDegree, rng: &rng)
             var inner = s
             inner.depth = s.depth - 1
             let detached = xPrime.detached()
-            let p1 = withoutGradients { self(detached, parts.firstPairs, adjacency: adj, settings: inner, rng: &rng).value.scalars }
-            let p2 = withoutGradients { self(detached, parts.secondPairs, adjacency: adj, settings: inner, rng: &rng).value.scalars }
-            aggregation = parts.completed(firstLogits: p1, secondLogits: p2) { logit in
+            func probabilities(_ q: NodePairs) -> [Float] {
+                q.count == 0 ? [] : withoutGradients { self(detached, q, adjacency: adj, settings: inner, rng: &rng).value.scalars }
+            }
+            let p1 = probabilities(parts.firstPairs), p2 = probabilities(parts.secondPairs)
+            let completed = parts.completed(firstLogits: p1, secondLogits: p2) { logit in
                 let p0 = 1 / (1 + expf(-s.scale * (logit - s.offset)))
                 return s.alpha * s.prior * p0 / (s.prior * p0 + 1 - p0)
             }
+            xcnAggregated = spmm(completed, xPrime)
         } else {
-            aggregation = commonNeighborMatrix(pairs, adjacency: adj)
+            // x' = x + xlin(x) is row-wise, so it is computed only for the nodes that are common neighbours of
+            // some pair of the batch (the authors compute it for every node; the result is the same).
+            let (compressed, used) = commonNeighborMatrix(pairs, adjacency: adj).compressingColumns()
+            if used.isEmpty {
+                xcnAggregated = Variable(Tensor(zeros: [pairs.count, x.shape[1]]))
+            } else {
+                let xUsed = x.indexSelect(axis: 0, indices: used)
+                xcnAggregated = spmm(compressed, xUsed + xlin(xUsed, s, &rng))
+            }
         }
-        let xcnAggregated = spmm(aggregation, xPrime)
         var cn = drop(xcn1(xcnAggregated), training: s.training, rng: &rng).relu()
         cn = drop(xcnNorm(xcn2(cn)), training: s.training, rng: &rng).relu()
         let pair = drop(xijNorm(xij1(xij)), training: s.training, rng: &rng).relu()
