@@ -33,6 +33,7 @@ struct LinkPredCommand: ParsableCommand {
     @Option(help: "Training epochs per run (learned models).") var epochs: Int = 100
     @Option(help: "First split seed.") var seed: UInt64 = 0
     @Option(help: "Embedding width.") var hidden: Int = 256
+    @Option(help: "GAE: width of the last encoder layer (0 = --hidden).") var outDim: Int = 0
     @Option(help: "Learning rate (default: the model's, GAE 0.01, NCN 0.0043).") var lr: Float?
     @Option(help: "Input feature dropout (default: the model's, GAE 0, NCN 0.7).") var inputDropout: Float?
     @Option(help: "Training positives per step (0 = all).") var batch: Int = 1152
@@ -47,12 +48,13 @@ struct LinkPredCommand: ParsableCommand {
         guard runs >= 1, epochs >= 0 else { throw ValidationError("--runs must be ≥ 1 and --epochs ≥ 0") }
         let graph = try GraphLoader.load(directory: try graphDataDirectory(data))
         var config = LinkPredictor.Configuration(model: kind)
-        config.epochs = epochs; config.hidden = hidden; config.batchSize = batch
+        config.epochs = epochs; config.hidden = hidden; config.batchSize = batch; config.outputWidth = outDim
         if let lr { config.learningRate = lr }
         if let inputDropout { config.inputDropout = inputDropout }
         guard trainDegree >= 0, testDegree >= 0 else { throw ValidationError("--train-degree and --test-degree must be ≥ 0") }
         config.trainCandidateDegree = trainDegree; config.testCandidateDegree = testDegree
         var results: [LinkRunResult] = []
+        var inferenceSeconds = 0.0
         var bar = ProgressBar("linkpred \(kind.rawValue)", total: runs * Swift.max(kind.isLearned ? epochs : 1, 1))
         for r in 0..<runs {
             config.seed = seed &+ UInt64(r)
@@ -63,6 +65,7 @@ struct LinkPredCommand: ParsableCommand {
             }
             results.append(result)
             if let save, r == runs - 1 { try predictor.save(to: save) }
+            if r == runs - 1 { inferenceSeconds = predictor.inferenceSeconds() }
             if !common.json || isatty(2) == 0 {
                 fputs("run \(r): test HR@100 \(format3("", result.testHits * 100)) (best epoch \(result.bestEpoch), val \(format3("", result.validationHits * 100)))\n", stderr)
             }
@@ -77,7 +80,7 @@ struct LinkPredCommand: ParsableCommand {
             print(JSONValue.object([
                 ("model", .string(kind.rawValue)), ("hr100_mean", .number(hm)), ("hr100_std", .number(hs)),
                 ("mrr", .number(mrr)), ("auroc", .number(auroc)), ("ap", .number(ap)), ("epoch_seconds", .number(epochSeconds)),
-                ("runs", .number(Double(runs))), ("epochs", .number(Double(kind.isLearned ? epochs : 0))),
+                ("inference_seconds", .number(inferenceSeconds)), ("runs", .number(Double(runs))), ("epochs", .number(Double(kind.isLearned ? epochs : 0))),
                 ("hr100_per_run", .array(results.map { .number($0.testHits * 100) })),
             ]).serialized())
         }

@@ -72,9 +72,10 @@ final class NCNTests: XCTestCase {
         // A GAE and a heuristic round-trip too.
         for model in [LinkModelKind.gae, .ra] {
             var cg = LinkPredictor.Configuration(model: model)
-            cg.hidden = 8; cg.epochs = 1
+            cg.hidden = 8; cg.epochs = 1; cg.outputWidth = 4
             let p = try LinkPredictor(graph: g, configuration: cg)
             _ = try p.fit(splitSeed: 0)
+            XCTAssertEqual(p.inferenceSeconds(repeats: 1) > 0, model == .gae)
             try p.save(to: path)
             XCTAssertEqual(try LinkPredictor.load(from: path, graph: g).scores(pairs), p.scores(pairs), "\(model)")
         }

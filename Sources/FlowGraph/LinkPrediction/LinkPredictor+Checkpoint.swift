@@ -35,7 +35,7 @@ extension LinkPredictor {
         ]
         var metadata: [String: String] = [
             "flowgen.kind": Self.checkpointKind, "flowgen.format": "1", "flowgen.model": c.model.rawValue,
-            "flowgen.hidden": String(c.hidden), "flowgen.layers": String(c.layers), "flowgen.epochs": String(c.epochs),
+            "flowgen.hidden": String(c.hidden), "flowgen.output_width": String(c.outputWidth), "flowgen.layers": String(c.layers), "flowgen.epochs": String(c.epochs),
             "flowgen.batch_size": String(c.batchSize), "flowgen.seed": String(c.seed), "flowgen.hits_k": String(c.hitsK),
             "flowgen.target_link_removal": c.targetLinkRemoval ? "1" : "0",
             "flowgen.train_candidate_degree": String(c.trainCandidateDegree),
@@ -62,7 +62,7 @@ extension LinkPredictor {
             throw FlowIOError.corrupt("checkpoint was saved for a graph with \(nodes) nodes and \(features) features; this one has \(graph.nodeCount) and \(graph.featureCount)")
         }
         var c = Configuration(model: model)
-        c.hidden = try fields.integer("hidden"); c.layers = try fields.integer("layers"); c.epochs = try fields.integer("epochs")
+        c.hidden = try fields.integer("hidden"); c.outputWidth = try fields.integer("output_width"); c.layers = try fields.integer("layers"); c.epochs = try fields.integer("epochs")
         c.batchSize = try fields.integer("batch_size"); c.seed = try fields.integer("seed", as: UInt64.self)
         c.hitsK = try fields.integer("hits_k")
         c.targetLinkRemoval = try fields.integer("target_link_removal", as: UInt8.self) != 0
@@ -74,7 +74,7 @@ extension LinkPredictor {
         c.predictorDropout = try fields.float("predictor_dropout"); c.completionScale = try fields.float("completion_scale")
         c.completionOffset = try fields.float("completion_offset"); c.completionAlpha = try fields.float("completion_alpha")
         c.completionPrior = try fields.float("completion_prior")
-        guard c.hidden <= 4096, c.hidden.multipliedReportingOverflow(by: Swift.max(features, nodes)).partialValue <= 1 << 31 else {
+        guard c.hidden <= 4096, c.outputWidth <= 4096, c.hidden.multipliedReportingOverflow(by: Swift.max(features, nodes)).partialValue <= 1 << 31 else {
             throw FlowIOError.corrupt("checkpoint hidden width \(c.hidden) is out of range")
         }
         let predictor: LinkPredictor

@@ -62,6 +62,8 @@ public final class LinkPredictor {
         public var model: LinkModelKind = .cn
         /// Embedding width of GAE/NCN.
         public var hidden = 256
+        /// GAE: width of the last encoder layer (0 = `hidden`), e.g. 64 for a 1433 → 128 → 64 encoder.
+        public var outputWidth = 0
         /// Graph layers of the encoder (GAE: GCN layers, default 2; NCN: propagation steps, default 1).
         public var layers = 2
         /// Adam step size (NCN: of the encoder).
@@ -127,7 +129,7 @@ public final class LinkPredictor {
         guard c.hidden >= 1, c.hidden <= 1 << 16, c.layers >= 1, c.layers <= 16, c.epochs >= 0, c.batchSize >= 0,
               c.hitsK >= 1, probabilities.allSatisfy({ $0 >= 0 && $0 < 1 }), c.learningRate.isFinite, c.learningRate > 0,
               c.predictorLearningRateScale.isFinite, c.predictorLearningRateScale > 0,
-              c.trainCandidateDegree >= 0, c.testCandidateDegree >= 0,
+              c.trainCandidateDegree >= 0, c.testCandidateDegree >= 0, c.outputWidth >= 0, c.outputWidth <= 1 << 16,
               [c.completionScale, c.completionOffset, c.completionAlpha, c.completionPrior].allSatisfy(\.isFinite),
               c.completionPrior > 0, c.completionPrior <= 1, c.completionAlpha >= 0 else {
             throw GraphError.invalid("hidden in 1…65536, layers in 1…16, epochs ≥ 0, batch ≥ 0, K ≥ 1, dropouts in [0, 1), learning rates > 0, candidate degrees ≥ 0, finite completion settings with pt in (0, 1] and α ≥ 0 are required")
@@ -150,7 +152,8 @@ public final class LinkPredictor {
     func resetModel() {
         guard configuration.model.isLearned else { return }
         var init_ = RandomGenerator(seed: configuration.seed ^ 0x9E37_79B9)
-        let widths = [graph.featureCount] + [Int](repeating: configuration.hidden, count: configuration.layers)
+        var widths = [graph.featureCount] + [Int](repeating: configuration.hidden, count: configuration.layers)
+        if configuration.outputWidth > 0 { widths[widths.count - 1] = configuration.outputWidth }
         if configuration.model.isNCNFamily {
             encoder = nil
             ncnEncoder = NCNEncoder(inFeatures: graph.featureCount, hidden: configuration.hidden,
@@ -198,6 +201,19 @@ public final class LinkPredictor {
         if scoringOperator == nil { scoringOperator = scoringGraph.gcnNormalizedAdjacency() }
         return withoutGradients {
             decode(embed(scoringOperator!, training: false), pairs, adjacency: scoringGraph.adjacency).value.scalars
+        }
+    }
+
+    /// Mean wall-clock seconds of one full-graph forward pass of the encoder on the scoring graph (no
+    /// gradients), over `repeats` passes after one warm-up; 0 for heuristics.
+    public func inferenceSeconds(repeats: Int = 10) -> Double {
+        guard configuration.model.isLearned, repeats > 0 else { return 0 }
+        if scoringOperator == nil { scoringOperator = scoringGraph.gcnNormalizedAdjacency() }
+        return withoutGradients {
+            _ = embed(scoringOperator!, training: false)
+            let start = monotonicSeconds()
+            for _ in 0..<repeats { _ = embed(scoringOperator!, training: false) }
+            return (monotonicSeconds() - start) / Double(repeats)
         }
     }
 
