@@ -37,6 +37,12 @@ struct LinkPredCommand: ParsableCommand {
     @Option(help: "Learning rate (default: the model's, GAE 0.01, NCN 0.0043).") var lr: Float?
     @Option(help: "Input feature dropout (default: the model's, GAE 0, NCN 0.7).") var inputDropout: Float?
     @Option(help: "Training positives per step (0 = all).") var batch: Int = 1152
+    @Option(help: "Dropout: GAE between layers; NCN/NCNC the encoder's tail dropout (default 0.3).") var dropout: Float?
+    @Option(help: "NCN/NCNC: dropout after the input linear map (authors' gnndp; default 0.05).") var hiddenDropout: Float?
+    @Option(help: "NCN/NCNC: dropout in the score head (authors' predp; default 0.05).") var predictorDropout: Float?
+    @Option(help: "NCN/NCNC: adjacency-entry dropout before common neighbours (authors' preedp; default 0.4).") var predictorEdgeDropout: Float?
+    @Option(help: "NCN/NCNC: learning rate of the score head (authors' prelr; default 0.0024).") var predictorLr: Float?
+    @Option(help: "NCNC recalibration s, o, α, pt (authors' probscale, proboffset, alpha, pt; default 4.3,2.8,1,0.75).") var completion: String?
     @Option(help: "NCNC: completion candidates per pair and side while training (0 = all).") var trainDegree: Int = 0
     @Option(help: "NCNC: completion candidates per pair and side while evaluating (0 = all).") var testDegree: Int = 0
     @Option(help: "Write the predictor of the last run to this safetensors file.") var save: String?
@@ -51,6 +57,16 @@ struct LinkPredCommand: ParsableCommand {
         config.epochs = epochs; config.hidden = hidden; config.batchSize = batch; config.outputWidth = outDim
         if let lr { config.learningRate = lr }
         if let inputDropout { config.inputDropout = inputDropout }
+        if let dropout { config.dropout = dropout }
+        if let hiddenDropout { config.hiddenDropout = hiddenDropout }
+        if let predictorDropout { config.predictorDropout = predictorDropout }
+        if let predictorEdgeDropout { config.predictorEdgeDropout = predictorEdgeDropout }
+        if let predictorLr { config.predictorLearningRateScale = predictorLr / config.learningRate }
+        if let completion {
+            let v = completion.split(separator: ",").compactMap { Float(String($0.filter { $0 != " " })) }
+            guard v.count == 4 else { throw ValidationError("--completion takes four numbers s,o,alpha,pt") }
+            config.completionScale = v[0]; config.completionOffset = v[1]; config.completionAlpha = v[2]; config.completionPrior = v[3]
+        }
         guard trainDegree >= 0, testDegree >= 0 else { throw ValidationError("--train-degree and --test-degree must be ≥ 0") }
         config.trainCandidateDegree = trainDegree; config.testCandidateDegree = testDegree
         var results: [LinkRunResult] = []
