@@ -553,18 +553,19 @@ typedef struct fg_linkpred fg_linkpred;
 typedef struct fg_linkpred_params {
     uint32_t struct_size;         /* sizeof(fg_linkpred_params) of the caller's header */
     uint32_t model;               /* FG_LINKPRED_* (default FG_LINKPRED_CN) */
-    uint32_t hidden;              /* embedding width of GAE/NCN, 1 … 4096 (default 256) */
-    uint32_t layers;              /* GCN layers of the encoder, 1 … 16; 0 = model default (GAE 2, NCN 1) */
-    float learning_rate;          /* Adam step size, > 0; 0 = model default (GAE 0.01, NCN 0.0043 with the
-                                     predictor at 0.0024, NCN's Cora setting) (default 0) */
-    float dropout;                /* between encoder layers, in [0, 1) (default 0.3) */
-    uint32_t epochs;              /* training epochs of GAE/NCN (default 100) */
+    uint32_t hidden;              /* embedding width of GAE/NCN/NCNC, 1 … 4096 (default 256) */
+    uint32_t layers;              /* GCN layers of the encoder, 1 … 16; 0 = model default (GAE 2, NCN/NCNC 1) */
+    float learning_rate;          /* Adam step size, > 0; 0 = model default (GAE 0.01, NCN/NCNC 0.0043 with
+                                     the predictor at 0.0024, NCN's Cora setting) (default 0) */
+    float dropout;                /* GAE: between encoder layers; NCN/NCNC: the encoder's tail dropout;
+                                     in [0, 1) (default 0.3) */
+    uint32_t epochs;              /* training epochs of GAE/NCN/NCNC (default 100) */
     uint32_t batch_size;          /* training positives per step; 0 = all (default 1152) */
     uint64_t seed;                /* initialisation, batching and negative-sampling seed (default 0) */
     uint32_t hits_k;              /* K of Hits@K for model selection and the report, >= 1 (default 100) */
-    uint32_t target_link_removal; /* NCN: non-zero removes each batch's positives while training (default 1) */
+    uint32_t target_link_removal; /* NCN/NCNC: non-zero removes each batch's positives while training (default 1) */
     float input_dropout;          /* dropout on the input features, in [0, 1); negative = model default
-                                     (GAE 0, NCN 0.7) (default -1) */
+                                     (GAE 0, NCN/NCNC 0.7) (default -1) */
 } fg_linkpred_params;
 
 /** Default options (struct_size filled in). */
@@ -583,7 +584,9 @@ typedef struct fg_linkpred_report {
 } fg_linkpred_report;
 
 /** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
- *  GAE and NCN need node features. params may be NULL (defaults).
+ *  GAE, NCN and NCNC need node features. NCN/NCNC use the NCN authors' Cora setting (dropouts 0.7 input,
+ *  0.05 hidden, 0.3 tail, 0.05 head, 0.4 adjacency entries; NCNC recalibration s 4.3, o 2.8, alpha 1,
+ *  pt 0.75; all completion candidates). params may be NULL (defaults).
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model),
  *  FG_ERR_INVALID_ARGUMENT (out-of-range field, no features for GAE/NCN), FG_ERR_OUT_OF_MEMORY (n_nodes or
  *  n_features times hidden above 2^31). On failure *out = NULL. */
@@ -604,7 +607,7 @@ fg_status fg_linkpred_fit(fg_linkpred *lp, uint64_t split_seed, fg_progress_fn p
                           fg_linkpred_report *report);
 
 /** Scores node pairs [n_pairs, 2] (int64 ids) into dst (n_pairs floats; size query with dst == NULL):
- *  heuristic values, or logits for GAE/NCN. Before any fit the full graph is used.
+ *  heuristic values, or logits for GAE/NCN/NCNC. Before any fit the full graph is used.
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (n_pairs == 0), FG_ERR_OUT_OF_RANGE (node id),
  *  FG_ERR_BUFFER_TOO_SMALL, FG_ERR_OUT_OF_MEMORY. */
 fg_status fg_linkpred_score(fg_linkpred *lp, const int64_t *pairs, size_t n_pairs,

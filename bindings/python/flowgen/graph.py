@@ -210,8 +210,8 @@ class LinkPredictor(NativeHandle):
     """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae", "ncn" or "ncnc".
 
     Keyword options left as None take the library defaults (fg_linkpred_default_params): hidden 256,
-    layers 0 (model default: GAE 2, NCN 1), learning_rate 0 (model default: GAE 0.01, NCN 0.0043), dropout 0.3,
-    input_dropout -1 (model default: GAE 0, NCN 0.7), epochs 100, batch_size 1152, seed 0, hits_k 100,
+    layers 0 (model default: GAE 2, NCN/NCNC 1), learning_rate 0 (model default: GAE 0.01, NCN/NCNC 0.0043), dropout 0.3,
+    input_dropout -1 (model default: GAE 0, NCN/NCNC 0.7), epochs 100, batch_size 1152, seed 0, hits_k 100,
     target_link_removal True.
     """
 
