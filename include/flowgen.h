@@ -621,6 +621,18 @@ fg_status fg_linkpred_evaluate(fg_linkpred *lp, const int64_t *positives, size_t
 #define FG_GNN_GCN   0  /* H' = Â H W, Â = D̃^-1/2 (A+I) D̃^-1/2 (Kipf & Welling 2017) */
 #define FG_GNN_SAGE  1  /* mean aggregation + root weight (Hamilton et al. 2017) */
 #define FG_GNN_GIN   2  /* MLP((1+eps) h_i + sum_j h_j), eps = 0 (Xu et al. 2019) */
+#define FG_GNN_GAT   3  /* graph attention, PyG GATConv semantics (Velickovic et al. 2018): hidden layers of
+                           `heads` heads x `hidden` (concatenated), output layer 1 head, LeakyReLU 0.2
+                           attention, attention dropout = dropout, self loops, ELU; weight decay on every
+                           layer. The paper's Cora setting: hidden 8, heads 8, dropout 0.6, learning_rate
+                           0.005, weight_decay 5e-4 (set them; the defaults are GCN's). */
+
+/** Jumping-knowledge modes (fg_nodeclass_params.jumping_knowledge): every graph layer is `hidden` wide, the
+ *  per-layer states are combined and a final linear layer maps them to the classes (PyG BasicGNN(jk=...)). */
+#define FG_JK_NONE   0  /* no jumping knowledge: the last graph layer outputs the classes */
+#define FG_JK_LAST   1  /* the last layer's state */
+#define FG_JK_CONCAT 2  /* all layers' states concatenated */
+#define FG_JK_MAX    3  /* element-wise maximum over layers */
 
 /** A node classifier bound to one graph with features and labels. One thread at a time. */
 typedef struct fg_nodeclass fg_nodeclass;
@@ -637,14 +649,22 @@ typedef struct fg_nodeclass_params {
     uint32_t epochs;        /* default number of epochs of fg_nodeclass_fit (default 200) */
     uint64_t seed;          /* initialisation and dropout seed (default 0) */
     uint32_t normalize_features; /* non-zero: rows of the features scaled to sum 1 (default 1) */
+    /* Fields added after the first release; callers built with the older header (struct_size without them)
+       get their defaults. */
+    uint32_t heads;             /* FG_GNN_GAT: attention heads of the hidden layers, 0 … 64; 0 = 8 (default 0) */
+    uint32_t virtual_node;      /* non-zero: MPNN + virtual node (Cai et al. 2023): between layers a virtual
+                                   node's state MLP(vn + mean_i h_i) is updated and added to every node;
+                                   needs layers >= 2 (default 0) */
+    uint32_t jumping_knowledge; /* FG_JK_* (default FG_JK_NONE) */
 } fg_nodeclass_params;
 
 /** Default options (struct_size filled in). */
 fg_nodeclass_params fg_nodeclass_default_params(void);
 
 /** Creates a node classifier (keeps its own reference to graph). The graph needs features and labels.
- *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM, FG_ERR_INVALID_ARGUMENT,
- *  FG_ERR_OUT_OF_MEMORY (model too large). */
+ *  params->struct_size may be the current size or the size before `heads` was added (older headers).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model, jumping_knowledge),
+ *  FG_ERR_INVALID_ARGUMENT, FG_ERR_OUT_OF_MEMORY (model too large). */
 fg_status fg_nodeclass_create(const fg_graph *graph, const fg_nodeclass_params *params, fg_nodeclass **out);
 
 /** Releases a node classifier. NULL is accepted. */

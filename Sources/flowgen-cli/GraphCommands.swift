@@ -81,24 +81,36 @@ struct LinkPredCommand: ParsableCommand {
 struct NodeClassCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nodeclass",
-        abstract: "Node classification (GCN/SAGE/GIN, 2 layers) on the public split; test accuracy over runs.")
+        abstract: "Node classification (GCN/SAGE/GIN/GAT, 2 layers) on the public split; test accuracy over runs.")
     @OptionGroup var common: CommonOptions
     @Option(help: "Graph directory (planetoid or compact layout). Default: the bundled Cora.") var data: String?
-    @Option(help: "Model: gcn, sage, gin.") var model: String = "gcn"
+    @Option(help: "Model: gcn, sage, gin, gat.") var model: String = "gcn"
     @Option(help: "Number of runs (seeds seed … seed+runs-1).") var runs: Int = 10
     @Option(help: "Training epochs.") var epochs: Int = 200
     @Option(help: "First seed.") var seed: UInt64 = 0
-    @Option(help: "Hidden width.") var hidden: Int = 16
+    @Option(help: "Hidden width (per head for GAT; default: the model's, 16, GAT 8).") var hidden: Int?
+    @Option(help: "Graph layers.") var layers: Int = 2
+    @Option(help: "GAT: attention heads of the hidden layers.") var heads: Int = 8
+    @Flag(help: "MPNN + virtual node (Cai et al. 2023) between layers.") var virtualNode = false
+    @Option(help: "Jumping knowledge: none, last, concat, max.") var jk: String = "none"
 
     func run() throws {
-        guard let kind = GNNKind(rawValue: model.lowercased()) else { throw ValidationError("--model must be gcn, sage or gin") }
+        guard let kind = GNNKind(rawValue: model.lowercased()) else { throw ValidationError("--model must be gcn, sage, gin or gat") }
+        let jkMode: JumpingKnowledge?
+        if jk.lowercased() == "none" { jkMode = nil } else {
+            guard let mode = JumpingKnowledge(rawValue: jk.lowercased()) else { throw ValidationError("--jk must be none, last, concat or max") }
+            jkMode = mode
+        }
+        guard layers >= 1, heads >= 1, (hidden ?? 1) >= 1 else { throw ValidationError("--layers, --heads and --hidden must be ≥ 1") }
         guard runs >= 1, epochs >= 1 else { throw ValidationError("--runs and --epochs must be ≥ 1") }
         let graph = try GraphLoader.load(directory: try graphDataDirectory(data))
         var accuracies: [Double] = [], seconds: [Double] = []
         var bar = ProgressBar("nodeclass \(kind.rawValue)", total: runs * epochs)
         for r in 0..<runs {
-            var config = NodeClassifier.Configuration()
-            config.kind = kind; config.epochs = epochs; config.seed = seed &+ UInt64(r); config.hidden = hidden
+            var config = NodeClassifier.Configuration(kind: kind)
+            config.epochs = epochs; config.seed = seed &+ UInt64(r); config.layers = layers; config.heads = heads
+            if let hidden { config.hidden = hidden }
+            config.virtualNode = virtualNode; config.jumpingKnowledge = jkMode
             let classifier = try NodeClassifier(graph: graph, configuration: config)
             let t0 = now()
             try classifier.fit { e, _, loss in bar.update(r * epochs + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))"); return true }
@@ -107,10 +119,11 @@ struct NodeClassCommand: ParsableCommand {
         }
         let (am, asd) = meanAndStd(accuracies)
         let (es, _) = meanAndStd(seconds)
-        print("\(kind.rawValue) on \(graph.nodeCount) nodes, \(runs) runs × \(epochs) epochs: test accuracy \(format3("", am)) ± \(format3("", asd)) %, \(format3("", es * 1000)) ms/epoch")
+        let variant = kind.rawValue + (virtualNode ? "+vn" : "") + (jkMode.map { "+jk-\($0.rawValue)" } ?? "")
+        print("\(variant) on \(graph.nodeCount) nodes, \(runs) runs × \(epochs) epochs: test accuracy \(format3("", am)) ± \(format3("", asd)) %, \(format3("", es * 1000)) ms/epoch")
         if common.json {
             print(JSONValue.object([
-                ("model", .string(kind.rawValue)), ("acc_mean", .number(am)), ("acc_std", .number(asd)),
+                ("model", .string(variant)), ("acc_mean", .number(am)), ("acc_std", .number(asd)),
                 ("epoch_seconds", .number(es)), ("runs", .number(Double(runs))), ("epochs", .number(Double(epochs))),
             ]).serialized())
         }

@@ -283,19 +283,35 @@ class LinkPredictor(NativeHandle):
 
 
 class NodeClassifier(NativeHandle):
-    """Node classification (fg_nodeclass) with a 2-layer GCN/SAGE/GIN; defaults are Kipf & Welling's GCN
-    (hidden 16, dropout 0.5, lr 0.01, weight decay 5e-4 on the first layer, 200 epochs)."""
+    """Node classification (fg_nodeclass) with a 2-layer GCN/SAGE/GIN/GAT; defaults are Kipf & Welling's GCN
+    (hidden 16, dropout 0.5, lr 0.01, weight decay 5e-4 on the first layer, 200 epochs). For ``model="gat"``
+    unset options take Velickovic et al.'s Cora setting (8 heads x hidden 8, dropout 0.6, lr 0.005, weight
+    decay 5e-4 on every layer). ``virtual_node=True`` adds MPNN + virtual node updates between layers;
+    ``jumping_knowledge`` is None, "last", "cat"/"concat" or "max" (PyG's BasicGNN ``jk``)."""
+
+    #: Options that differ from the GCN defaults when model="gat".
+    _GAT_DEFAULTS = {"hidden": 8, "dropout": 0.6, "learning_rate": 0.005}
 
     _free_name = "fg_nodeclass_free"
     _kind = "node classifier"
 
     def __init__(self, graph, model="gcn", *, hidden=None, layers=None, learning_rate=None, weight_decay=None,
-                 dropout=None, epochs=None, seed=None, normalize_features=None):
+                 dropout=None, epochs=None, seed=None, normalize_features=None, heads=None, virtual_node=False,
+                 jumping_knowledge=None):
         if not isinstance(graph, Graph):
             raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "graph must be a flowgen.Graph; got %r" % (graph,))
         lib = get_lib()
         params = lib.fg_nodeclass_default_params()
         params.model = _enum("model", model, _s.GNN_MODELS)
+        if params.model == _s.GNN_GAT:
+            hidden = self._GAT_DEFAULTS["hidden"] if hidden is None else hidden
+            dropout = self._GAT_DEFAULTS["dropout"] if dropout is None else dropout
+            learning_rate = self._GAT_DEFAULTS["learning_rate"] if learning_rate is None else learning_rate
+        if heads is not None:
+            params.heads = _index("heads", heads, 32)
+        params.virtual_node = 1 if virtual_node else 0
+        params.jumping_knowledge = _enum("jumping_knowledge", "none" if jumping_knowledge is None else jumping_knowledge,
+                                         _s.JK_MODES)
         for name, value, bits in (("hidden", hidden, 32), ("layers", layers, 32), ("epochs", epochs, 32),
                                   ("seed", seed, 64)):
             if value is not None:
