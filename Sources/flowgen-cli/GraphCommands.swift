@@ -28,7 +28,7 @@ struct LinkPredCommand: ParsableCommand {
         abstract: "Link prediction on a graph under the NCN protocol (HR@100 strict, MRR, AUROC).")
     @OptionGroup var common: CommonOptions
     @Option(help: "Graph directory (planetoid or compact layout). Default: the bundled Cora.") var data: String?
-    @Option(help: "Model: cn, aa, ra, gae, ncn.") var model: String = "cn"
+    @Option(help: "Model: cn, aa, ra, gae, ncn, nbfnet.") var model: String = "cn"
     @Option(help: "Number of runs (split seeds seed … seed+runs-1).") var runs: Int = 10
     @Option(help: "Training epochs per run (learned models).") var epochs: Int = 100
     @Option(help: "First split seed.") var seed: UInt64 = 0
@@ -36,8 +36,16 @@ struct LinkPredCommand: ParsableCommand {
     @Option(help: "Learning rate (default: the model's, GAE 0.01, NCN 0.0043).") var lr: Float?
     @Option(help: "Input feature dropout (default: the model's, GAE 0, NCN 0.7).") var inputDropout: Float?
     @Option(help: "Training positives per step (0 = all).") var batch: Int = 1152
+    @Option(help: "NBFNet: split protocol, ncn (70/10/20, HR@100) or random (85/5/10, AUROC/AP).") var split: String = "ncn"
+    @Option(help: "NBFNet: state width, layers and sources per step.") var nbfDim: Int = 32
+    @Option var nbfLayers: Int = 6
+    @Option var nbfBatch: Int = 32
 
     func run() throws {
+        if model.lowercased() == "nbfnet" {
+            return try runNBFNetLinkPrediction(common: common, data: data, runs: runs, epochs: epochs, seed: seed, split: split,
+                                               dimension: nbfDim, layers: nbfLayers, batch: nbfBatch, lr: lr)
+        }
         guard let kind = LinkModelKind(rawValue: model.lowercased()) else {
             throw ValidationError("--model must be one of cn, aa, ra, gae, ncn")
         }

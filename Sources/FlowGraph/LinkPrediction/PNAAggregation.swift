@@ -56,17 +56,19 @@ public func pnaDistMultAggregate(_ h: Variable, relations w: Variable, boundary:
 
     wv.withUnsafeBufferPointer { relations in
         for v in 0..<n {
-            let count = Float(relationCount &* degrees[v] &+ 1)
-            for l in 0..<lanes {
-                let i = v &* lanes &+ l, c = l % d, b = l / d
-                let beta = bp[i]
-                let mean = (wSum[c] * s1p[i] + beta) / count
-                let square = (wSquares[c] * s2p[i] + beta * beta) / count
+            let inverseCount = 1 / Float(relationCount &* degrees[v] &+ 1), hasNeighbours = degrees[v] > 0
+            for b in 0..<batch {
                 let row = op + (v &* batch &+ b) &* 4 &* d
-                row[c] = mean
-                row[d &+ c] = pnaExtreme(i, c, d, relationCount, degrees[v] > 0, true, bp, mxp, mnp, relations).0
-                row[2 &* d &+ c] = pnaExtreme(i, c, d, relationCount, degrees[v] > 0, false, bp, mxp, mnp, relations).0
-                row[3 &* d &+ c] = Swift.max(square - mean * mean, epsilon).squareRoot()
+                for c in 0..<d {
+                    let i = v &* lanes &+ b &* d &+ c
+                    let beta = bp[i]
+                    let mean = (wSum[c] * s1p[i] + beta) * inverseCount
+                    let square = (wSquares[c] * s2p[i] + beta * beta) * inverseCount
+                    row[c] = mean
+                    row[d &+ c] = pnaExtreme(i, c, d, relationCount, hasNeighbours, true, bp, mxp, mnp, relations).0
+                    row[2 &* d &+ c] = pnaExtreme(i, c, d, relationCount, hasNeighbours, false, bp, mxp, mnp, relations).0
+                    row[3 &* d &+ c] = Swift.max(square - mean * mean, epsilon).squareRoot()
+                }
             }
         }
     }
@@ -79,41 +81,47 @@ public func pnaDistMultAggregate(_ h: Variable, relations w: Variable, boundary:
             var gS1 = Tensor(zeros: [n, lanes]), gS2 = Tensor(zeros: [n, lanes])
             var gH = Tensor(zeros: [n, lanes]), gBeta = Tensor(zeros: [n &* batch, d])
             var gW = [Double](repeating: 0, count: relationCount &* d)
+            var gMeanW = [Double](repeating: 0, count: d), gSquareW = gMeanW
             let gp = g.storage.pointer
             gS1.withUnsafeMutableBufferPointer { g1 in gS2.withUnsafeMutableBufferPointer { g2 in
                 gH.withUnsafeMutableBufferPointer { gh in gBeta.withUnsafeMutableBufferPointer { gb in
                     for v in 0..<n {
-                        let count = Float(relationCount &* degrees[v] &+ 1)
-                        for l in 0..<lanes {
-                            let i = v &* lanes &+ l, c = l % d, b = l / d
-                            let beta = bp[i]
-                            let mean = (wSum[c] * s1p[i] + beta) / count
-                            let square = (wSquares[c] * s2p[i] + beta * beta) / count
-                            let variance = square - mean * mean
+                        let inverseCount = 1 / Float(relationCount &* degrees[v] &+ 1), hasNeighbours = degrees[v] > 0
+                        for b in 0..<batch {
                             let row = gp + (v &* batch &+ b) &* 4 &* d
-                            var gMean = row[c], gSquare: Float = 0
-                            if variance > epsilon {
-                                let std = variance.squareRoot()
-                                gSquare = row[3 &* d &+ c] / (2 * std)
-                                gMean -= row[3 &* d &+ c] * mean / std
-                            }
-                            g1[i] = gMean * wSum[c] / count
-                            g2[i] = gSquare * wSquares[c] / count
-                            gb[i] = gMean / count + gSquare * 2 * beta / count
-                            for r in 0..<relationCount {
-                                gW[r &* d &+ c] += Double(gMean * s1p[i] / count + gSquare * s2p[i] / count * 2 * wv[r &* d &+ c])
-                            }
-                            for k in 1...2 {
-                                let largest = k == 1, gk = row[k &* d &+ c]
-                                if gk == 0 { continue }
-                                let code = pnaExtreme(i, c, d, relationCount, degrees[v] > 0, largest, bp, mxp, mnp, relations).1
-                                if code < 0 { gb[i] += gk; continue }
-                                let r = code / 2, useMax = code % 2 == 0
-                                gW[r &* d &+ c] += Double(gk * (useMax ? mxp[i] : mnp[i]))
-                                let x = Int(useMax ? argMax[i] : argMin[i])
-                                gh[x &* lanes &+ l] += gk * wv[r &* d &+ c]
+                            for c in 0..<d {
+                                let i = v &* lanes &+ b &* d &+ c
+                                let beta = bp[i]
+                                let mean = (wSum[c] * s1p[i] + beta) * inverseCount
+                                let square = (wSquares[c] * s2p[i] + beta * beta) * inverseCount
+                                let variance = square - mean * mean
+                                var gMean = row[c], gSquare: Float = 0
+                                if variance > epsilon {
+                                    let std = variance.squareRoot()
+                                    gSquare = row[3 &* d &+ c] / (2 * std)
+                                    gMean -= row[3 &* d &+ c] * mean / std
+                                }
+                                let gm = gMean * inverseCount, gs = gSquare * inverseCount
+                                g1[i] = gm * wSum[c]
+                                g2[i] = gs * wSquares[c]
+                                gb[i] = gm + gs * 2 * beta
+                                gMeanW[c] += Double(gm * s1p[i]); gSquareW[c] += Double(gs * s2p[i])
+                                for k in 1...2 {
+                                    let gk = row[k &* d &+ c]
+                                    if gk == 0 { continue }
+                                    let code = pnaExtreme(i, c, d, relationCount, hasNeighbours, k == 1, bp, mxp, mnp, relations).1
+                                    if code < 0 { gb[i] += gk; continue }
+                                    let r = code / 2, useMax = code % 2 == 0
+                                    gW[r &* d &+ c] += Double(gk * (useMax ? mxp[i] : mnp[i]))
+                                    let x = Int(useMax ? argMax[i] : argMin[i])
+                                    gh[x &* lanes &+ b &* d &+ c] += gk * relations[r &* d &+ c]
+                                }
                             }
                         }
+                    }
+                    // Mean and square paths of the relation vectors: ∂w_rc = Σ gm·S1 + 2 w_rc Σ gs·S2.
+                    for r in 0..<relationCount {
+                        for c in 0..<d { gW[r &* d &+ c] += gMeanW[c] + 2 * Double(relations[r &* d &+ c]) * gSquareW[c] }
                     }
                 } }
             } }
