@@ -544,6 +544,11 @@ fg_status fg_graph_edges(const fg_graph *graph, int64_t *dst, size_t dst_len, si
 #define FG_LINKPRED_RA   2  /* resource allocation */
 #define FG_LINKPRED_GAE  3  /* GCN encoder + dot-product decoder (Kipf & Welling 2016) */
 #define FG_LINKPRED_NCN  4  /* neural common neighbours (Wang et al. 2023), target-link removal */
+#define FG_LINKPRED_NBFNET 6 /* neural Bellman-Ford network (Zhu et al. 2021): indicator boundary, DistMult
+                               with a relation and its inverse, PNA aggregation, shortcut, layer norm, MLP
+                               head; no node features. hidden = state width (paper 32), layers = NBF layers
+                               (paper 6), batch_size = Bellman-Ford sources per step (0 or above 64 = 64),
+                               learning_rate 0 = 5e-3. Memory and time grow as n_nodes x batch x hidden. */
 
 /** A link predictor bound to one graph. One thread at a time. */
 typedef struct fg_linkpred fg_linkpred;
@@ -581,7 +586,8 @@ typedef struct fg_linkpred_report {
 } fg_linkpred_report;
 
 /** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
- *  GAE and NCN need node features. params may be NULL (defaults).
+ *  GAE and NCN need node features; NBFNet uses none (n_nodes x min(batch_size, 64) x hidden x layers must
+ *  stay below 2^28, else FG_ERR_OUT_OF_MEMORY). params may be NULL (defaults).
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model),
  *  FG_ERR_INVALID_ARGUMENT (out-of-range field, no features for GAE/NCN), FG_ERR_OUT_OF_MEMORY (n_nodes or
  *  n_features times hidden above 2^31). On failure *out = NULL. */

@@ -10,8 +10,8 @@ let knownLinkPredReportSizes = [MemoryLayout<fg_linkpred_report>.size]
 let nodeClassParamsFirstFieldsBytes = MemoryLayout<fg_nodeclass_params>.offset(of: \fg_nodeclass_params.heads) ?? 0
 let knownNodeClassParamsSizes = [(nodeClassParamsFirstFieldsBytes + 7) / 8 * 8, MemoryLayout<fg_nodeclass_params>.size]
 
-/// FG_LINKPRED_* codes in order.
-let linkModelByCode: [LinkModelKind] = [.cn, .aa, .ra, .gae, .ncn]
+/// FG_LINKPRED_* codes in order (nil = a code not implemented in this build).
+let linkModelByCode: [LinkModelKind?] = [.cn, .aa, .ra, .gae, .ncn, nil, .nbfnet]
 /// FG_GNN_* codes in order.
 let gnnKindByCode: [GNNKind] = [.gcn, .sage, .gin, .gat]
 /// FG_JK_* codes in order (nil = none).
@@ -63,10 +63,10 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
         let g = try graphBox(graph).graph
         let p = params?.pointee ?? fg_linkpred_default_params()
         try checkStructSize(p.struct_size, known: knownLinkPredParamsSizes, name: "params")
-        guard Int(p.model) < linkModelByCode.count else {
+        guard Int(p.model) < linkModelByCode.count, let model = linkModelByCode[Int(p.model)] else {
             throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.model = \(p.model) is not an FG_LINKPRED_* value")
         }
-        var c = LinkPredictor.Configuration(model: linkModelByCode[Int(p.model)])
+        var c = LinkPredictor.Configuration(model: model)
         guard p.hidden >= 1, p.hidden <= 4096 else { throw CAPIError.invalid("params.hidden must be in 1 … 4096, got \(p.hidden)") }
         guard p.layers <= 16 else { throw CAPIError.invalid("params.layers must be in 0 … 16, got \(p.layers)") }
         guard p.learning_rate.isFinite, p.learning_rate >= 0 else {
@@ -96,6 +96,15 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
             guard !overflow, weights <= 1 << 31, g.nodeCount * c.hidden <= 1 << 31 else {
                 throw CAPIError(status: FG_ERR_OUT_OF_MEMORY,
                                 message: "n_features × hidden = \(g.featureCount) × \(c.hidden) weights or n_nodes × hidden = \(g.nodeCount) × \(c.hidden) embeddings are too many (limit 2^31)")
+            }
+        }
+        if c.model == .nbfnet {
+            guard p.hidden <= 1024 else { throw CAPIError.invalid("params.hidden (the NBFNet state width) must be in 1 … 1024, got \(p.hidden)") }
+            let batch = c.batchSize == 0 ? 64 : min(c.batchSize, 64)
+            let (state, overflow) = g.nodeCount.multipliedReportingOverflow(by: batch * c.hidden * c.layers)
+            guard !overflow, state <= 1 << 28 else {
+                throw CAPIError(status: FG_ERR_OUT_OF_MEMORY,
+                                message: "NBFNet would hold n_nodes × batch × hidden × layers = \(g.nodeCount) × \(batch) × \(c.hidden) × \(c.layers) states (limit 2^28)")
             }
         }
         let predictor = try LinkPredictor(graph: g, configuration: c)

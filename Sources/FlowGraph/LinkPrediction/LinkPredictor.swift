@@ -14,8 +14,10 @@ public enum LinkModelKind: String, Sendable, CaseIterable {
     case gae
     /// Neural common neighbours (Wang et al. 2023): Lin(β·MLP_cn(Σ_{w∈N(u)∩N(v)} h_w) + MLP_ij(h_u ⊙ h_v)).
     case ncn
+    /// Neural Bellman–Ford network (Zhu et al. 2021; `NBFNet`, trained by `NBFNetTrainer`): no node features.
+    case nbfnet
 
-    /// True for models trained by gradient descent.
+    /// True for the feature-based models trained here (GAE, NCN); NBFNet has its own trainer.
     public var isLearned: Bool { self == .gae || self == .ncn }
     var heuristic: LinkHeuristic? {
         switch self {
@@ -124,6 +126,9 @@ public final class LinkPredictor {
                 layers = 1; inputDropout = 0.7; learningRate = 0.0043
                 predictorEdgeDropout = 0.4; predictorLearningRateScale = 0.0024 / 0.0043
             }
+            if model == .nbfnet {   // NBFNet's Cora recipe: 6 layers of 32, Adam 5e-3, 20 epochs
+                hidden = 32; layers = 6; learningRate = 5e-3; batchSize = 32; epochs = 20
+            }
         }
     }
 
@@ -133,6 +138,8 @@ public final class LinkPredictor {
     var encoder: GNNEncoder?
     var ncnEncoder: NCNEncoder?
     var decoder: NCNDecoder?
+    /// NBFNet's trainer (model `.nbfnet` only; see NBFNetLinkPredictor.swift).
+    var nbfnet: NBFNetTrainer?
     var rng: RandomGenerator
     /// The graph scores are computed on: the full graph before `fit`, the split's message-passing graph after.
     public private(set) var scoringGraph: Graph
@@ -160,6 +167,7 @@ public final class LinkPredictor {
         } else {
             self.input = nil
         }
+        if c.model == .nbfnet { nbfnet = try NBFNetTrainer(graph: graph, configuration: nbfnetConfiguration) }
         resetModel()
     }
 
@@ -214,6 +222,7 @@ public final class LinkPredictor {
     /// Scores (logits for learned models, heuristic values otherwise) of `pairs` on `scoringGraph`.
     /// Node ids must be in range (precondition; the C layer validates).
     public func scores(_ pairs: NodePairs) -> [Float] {
+        if let nbfnet { return nbfnet.scores(pairs) }
         if let h = configuration.model.heuristic { return h.scores(pairs, on: scoringGraph) }
         if scoringOperator == nil { scoringOperator = scoringGraph.gcnNormalizedAdjacency() }
         return withoutGradients {
@@ -240,6 +249,7 @@ public final class LinkPredictor {
         }
         self.split = split
         scoringGraph = split.messagePassingGraph
+        if let nbfnet { return try fitNBFNet(nbfnet, split: split, splitSeed: splitSeed, progress: progress) }
         resetModel()
         rng = RandomGenerator(seed: configuration.seed)
         var result = LinkRunResult(seed: splitSeed, bestEpoch: 0, validationHits: 0, testHits: 0, testMRR: 0,

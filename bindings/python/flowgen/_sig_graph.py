@@ -6,7 +6,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, 
                     c_size_t, c_uint32, c_uint64, c_void_p)
 
 __all__ = ["LinkPredParams", "LinkPredReport", "NodeClassParams", "SIGNATURES", "INDEX_INT32",
-           "INDEX_INT64", "LINKPRED_CN", "LINKPRED_AA", "LINKPRED_RA", "LINKPRED_GAE", "LINKPRED_NCN",
+           "INDEX_INT64", "LINKPRED_CN", "LINKPRED_AA", "LINKPRED_RA", "LINKPRED_GAE", "LINKPRED_NCN", "LINKPRED_NBFNET",
            "LINKPRED_MODELS", "GNN_GCN", "GNN_SAGE", "GNN_GIN", "GNN_GAT", "GNN_MODELS", "JK_NONE",
            "JK_LAST", "JK_CONCAT", "JK_MAX", "JK_MODES"]
 
@@ -18,6 +18,7 @@ LINKPRED_AA = 1
 LINKPRED_RA = 2
 LINKPRED_GAE = 3
 LINKPRED_NCN = 4
+LINKPRED_NBFNET = 6
 GNN_GCN = 0
 GNN_SAGE = 1
 GNN_GIN = 2
@@ -30,7 +31,7 @@ JK_MAX = 3
 #: Names accepted by LinkPredictor(model=...).
 LINKPRED_MODELS = {"cn": LINKPRED_CN, "common_neighbors": LINKPRED_CN, "aa": LINKPRED_AA,
                    "adamic_adar": LINKPRED_AA, "ra": LINKPRED_RA, "resource_allocation": LINKPRED_RA,
-                   "gae": LINKPRED_GAE, "ncn": LINKPRED_NCN}
+                   "gae": LINKPRED_GAE, "ncn": LINKPRED_NCN, "nbfnet": LINKPRED_NBFNET}
 #: Names accepted by NodeClassifier(model=...).
 GNN_MODELS = {"gcn": GNN_GCN, "sage": GNN_SAGE, "graphsage": GNN_SAGE, "gin": GNN_GIN, "gat": GNN_GAT}
 #: Names accepted by NodeClassifier(jumping_knowledge=...) (None = JK_NONE).

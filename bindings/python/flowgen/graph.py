@@ -202,13 +202,17 @@ class Graph(NativeHandle):
 
 
 class LinkPredictor(NativeHandle):
-    """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae" or "ncn".
+    """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae", "ncn" or "nbfnet".
 
     Keyword options left as None take the library defaults (fg_linkpred_default_params): hidden 256,
     layers 0 (model default: GAE 2, NCN 1), learning_rate 0 (model default: GAE 0.01, NCN 0.0043), dropout 0.3,
     input_dropout -1 (model default: GAE 0, NCN 0.7), epochs 100, batch_size 1152, seed 0, hits_k 100,
-    target_link_removal True.
+    target_link_removal True. For ``model="nbfnet"`` (no node features needed) unset hidden, epochs and
+    batch_size take NBFNet's Cora recipe instead: 32, 20 and 32 (layers 0 = 6, learning_rate 0 = 5e-3).
     """
+
+    #: Options that differ from the library defaults when model="nbfnet".
+    _NBFNET_DEFAULTS = {"hidden": 32, "epochs": 20, "batch_size": 32}
 
     _free_name = "fg_linkpred_free"
     _kind = "link predictor"
@@ -221,6 +225,10 @@ class LinkPredictor(NativeHandle):
         lib = get_lib()
         params = lib.fg_linkpred_default_params()
         params.model = _enum("model", model, _s.LINKPRED_MODELS)
+        if params.model == _s.LINKPRED_NBFNET:
+            hidden = self._NBFNET_DEFAULTS["hidden"] if hidden is None else hidden
+            epochs = self._NBFNET_DEFAULTS["epochs"] if epochs is None else epochs
+            batch_size = self._NBFNET_DEFAULTS["batch_size"] if batch_size is None else batch_size
         for name, value, bits in (("hidden", hidden, 32), ("layers", layers, 32), ("epochs", epochs, 32),
                                   ("batch_size", batch_size, 32), ("seed", seed, 64), ("hits_k", hits_k, 32)):
             if value is not None:

@@ -1,5 +1,6 @@
 """GAT, jumping knowledge and the virtual node through the Python bindings, the fg_nodeclass_params fields
-added after the first release (old struct size still accepted) and their misuse."""
+added after the first release (old struct size still accepted) and their misuse; NBFNet link prediction on a
+featureless community graph and its misuse."""
 import ctypes
 
 import numpy as np
@@ -64,3 +65,40 @@ def test_new_nodeclass_fields_and_misuse(lib, cora):
     with pytest.raises(FlowgenError):
         flowgen.NodeClassifier(cora, jumping_knowledge="sum")
     assert status_of(lambda: flowgen.NodeClassifier(cora, model="gat", heads=100)) == C.ERR_INVALID_ARGUMENT
+
+
+def community_graph(seed=2, groups=4, size=20, p_in=0.35, p_out=0.01):
+    rng = np.random.default_rng(seed)
+    n = groups * size
+    u, v = np.triu_indices(n, 1)
+    same = (u // size) == (v // size)
+    keep = rng.random(u.size) < np.where(same, p_in, p_out)
+    return flowgen.Graph(n, edge_index=np.stack([u[keep], v[keep]]))
+
+
+def test_nbfnet_link_prediction_without_features():
+    with community_graph() as g, flowgen.LinkPredictor(g, "nbfnet", hidden=16, layers=3, epochs=3, batch_size=16,
+                                                       hits_k=5, seed=0) as lp:
+        assert g.num_features == 0
+        seen = []
+        report = lp.fit(split_seed=0, progress=lambda e, t, loss: seen.append((e, t, loss)) and False)
+        assert [s[:2] for s in seen] == [(1, 3), (2, 3), (3, 3)]
+        # Test negatives are mostly cross-community pairs.
+        assert report["test_auroc"] > 0.85 and 1 <= report["best_epoch"] <= 3 and report["epoch_seconds"] > 0
+        scores = lp.score([[0, 1], [0, 79]])
+        assert scores.shape == (2,) and np.all(np.isfinite(scores))
+
+
+def test_nbfnet_misuse(lib, cora):
+    out = ctypes.c_void_p()
+    with cora._use() as g:
+        for field, value, status in (("model", 5, C.ERR_UNKNOWN_ENUM), ("hidden", 2000, C.ERR_INVALID_ARGUMENT)):
+            bad = lib.fg_linkpred_default_params()
+            bad.model = S.LINKPRED_NBFNET
+            setattr(bad, field, value)
+            assert lib.fg_linkpred_create(g, ctypes.byref(bad), ctypes.byref(out)) == status, field
+            assert out.value is None
+        big = lib.fg_linkpred_default_params()
+        big.model, big.hidden, big.layers = S.LINKPRED_NBFNET, 1024, 16
+        assert lib.fg_linkpred_create(g, ctypes.byref(big), ctypes.byref(out)) == C.ERR_OUT_OF_MEMORY
+        assert "NBFNet" in lib.fg_last_error().decode()
