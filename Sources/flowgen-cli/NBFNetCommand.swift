@@ -24,7 +24,9 @@ func runNBFNetLinkPrediction(common: CommonOptions, data: String?, runs: Int, ep
             : try LinkSplit.random(graph: graph, validationFraction: 0.05, testFraction: 0.1, seed: seed &+ UInt64(r))
         let trainer = try NBFNetTrainer(graph: graph, configuration: config)
         let result = try trainer.fit(split: s) { e, _, loss in
-            bar.update(r * epochs + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))"); return true
+            bar.update(r * epochs + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))")
+            if isatty(2) == 0 { fputs("run \(r) epoch \(e): loss \(format3("", Double(loss)))\n", stderr) }
+            return true
         }
         results.append(result)
         if !common.json || isatty(2) == 0 {

@@ -43,6 +43,16 @@ final class NBFNetTests: XCTestCase {
         }
     }
 
+    func testNBFNetParameterGradients() throws {
+        let g = try smallGraph()
+        var rng = RandomGenerator(seed: 9)
+        let model = NBFNet(dimension: 4, layers: 2, rng: &rng)
+        let report = gradientCheck(parameters: model.parameters, step: 1e-3, rtol: 5e-2, atol: 5e-3) {
+            model.logits(sources: [0, 3], queries: [(0, 2), (1, 4), (1, 0), (0, 0)], adjacency: g.adjacency)
+        }
+        XCTAssertTrue(report.passed, "\(report)")
+    }
+
     func testAveragePrecisionAndRandomSplit() throws {
         // Ranking +, −, +, −: AP = (1/2)(1/1) + (1/2)(2/3).
         XCTAssertEqual(averagePrecisionScore(positive: [4, 2], negative: [3, 1]), 0.5 + 0.5 * 2 / 3, accuracy: 1e-12)

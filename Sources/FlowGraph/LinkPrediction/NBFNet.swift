@@ -12,30 +12,31 @@ import Glibc
 final class NBFLayer: Module {
     /// Relation vectors [R, d] (relation 0 and its inverse).
     let relations: Variable
-    let selfWeight: Variable, bias: Variable
-    let plainWeight: Variable, scaledWeight: Variable, inverseWeight: Variable
+    /// The 13d → d linear map as a block on the input [d, d] (+ bias) and blocks on the plain, degree-scaled
+    /// and inverse-scaled PNA features stacked as one [3d, 4d] matrix.
+    let selfWeight: Variable, bias: Variable, featureWeight: Variable
     let norm: LayerNorm
 
     init(dimension d: Int, relationCount: Int, rng: inout RandomGenerator) {
         relations = Variable(rng.normal([relationCount, d]), requiresGrad: true)
         let bound = 1 / Float(13 * d).squareRoot()   // torch's default init of Linear(13d, d)
-        func block(_ inputs: Int) -> Variable { Variable(rng.uniform([d, inputs], low: -bound, high: bound), requiresGrad: true) }
-        selfWeight = block(d); plainWeight = block(4 * d); scaledWeight = block(4 * d); inverseWeight = block(4 * d)
+        selfWeight = Variable(rng.uniform([d, d], low: -bound, high: bound), requiresGrad: true)
+        featureWeight = Variable(rng.uniform([3 * d, 4 * d], low: -bound, high: bound), requiresGrad: true)
         bias = Variable(rng.uniform([d], low: -bound, high: bound), requiresGrad: true)
         norm = LayerNorm(d)
     }
 
     func callAsFunction(_ h: Variable, boundary: Variable, adjacency: CSRMatrix, batch: Int,
-                        scale: Variable, inverseScale: Variable) -> Variable {
+                        scale: [Float], inverseScale: [Float]) -> Variable {
         let f = pnaDistMultAggregate(h, relations: relations, boundary: boundary, adjacency: adjacency, batch: batch)
-        let update = linear(h, weight: selfWeight, bias: bias) + linear(f, weight: plainWeight, bias: nil)
-            + linear(f, weight: scaledWeight, bias: nil) * scale + linear(f, weight: inverseWeight, bias: nil) * inverseScale
-        return norm(update).relu() + h
+        let update = scaledCombine(linear(h, weight: selfWeight, bias: bias), linear(f, weight: featureWeight, bias: nil),
+                                   scale: scale, inverseScale: inverseScale)
+        return layerNormReLU(update, gamma: norm.gamma, beta: norm.beta, epsilon: norm.epsilon) + h
     }
 
     func namedParameters() -> [(name: String, parameter: Variable)] {
-        [("relation", relations), ("linear.self", selfWeight), ("linear.bias", bias), ("linear.plain", plainWeight),
-         ("linear.scaled", scaledWeight), ("linear.inverse", inverseWeight)] + scoped("layer_norm", norm)
+        [("relation", relations), ("linear.self", selfWeight), ("linear.bias", bias), ("linear.features", featureWeight)]
+            + scoped("layer_norm", norm)
     }
 }
 
@@ -64,7 +65,7 @@ public final class NBFNet: Module {
     /// The degree scalers of `adjacency` for B runs: (s [n·B, 1], 1/max(s, 0.01) [n·B, 1]) with
     /// s_v = log(2·deg_v + 1) / mean_v log(2·deg_v + 1) (NBFNet's PNA: the message count includes the inverse
     /// relation and the boundary).
-    static func scalers(_ adjacency: CSRMatrix, batch: Int) -> (Variable, Variable) {
+    static func scalers(_ adjacency: CSRMatrix, batch: Int) -> ([Float], [Float]) {
         let n = adjacency.rowCount
         let logs = (0..<n).map { logf(Float(2 * (adjacency.rowPointers[$0 + 1] - adjacency.rowPointers[$0]) + 1)) }
         let mean = Swift.max(logs.reduce(0, +) / Float(Swift.max(n, 1)), 1e-6)
@@ -73,7 +74,7 @@ public final class NBFNet: Module {
             let value = logs[v] / mean
             for b in 0..<batch { s[v * batch + b] = value; inv[v * batch + b] = 1 / Swift.max(value, 0.01) }
         }
-        return (Variable(Tensor(shape: [n * batch, 1], scalars: s)), Variable(Tensor(shape: [n * batch, 1], scalars: inv)))
+        return (s, inv)
     }
 
     /// Final node states [n·B, d] of the B runs started at `sources` on `adjacency` (0/1, symmetric, no self loops).
