@@ -545,6 +545,11 @@ fg_status fg_graph_edges(const fg_graph *graph, int64_t *dst, size_t dst_len, si
 #define FG_LINKPRED_GAE  3  /* GCN encoder + dot-product decoder (Kipf & Welling 2016) */
 #define FG_LINKPRED_NCN  4  /* neural common neighbours (Wang et al. 2023), target-link removal */
 #define FG_LINKPRED_NCNC 5  /* NCN with soft common-neighbour completion by a no-gradient inner NCN */
+#define FG_LINKPRED_NBFNET 6 /* neural Bellman-Ford network (Zhu et al. 2021): indicator boundary, DistMult
+                               with a relation and its inverse, PNA aggregation, shortcut, layer norm, MLP
+                               head; no node features. hidden = state width (paper 32), layers = NBF layers
+                               (paper 6), batch_size = Bellman-Ford sources per step (0 or above 64 = 64),
+                               learning_rate 0 = 5e-3. Memory and time grow as n_nodes x batch x hidden. */
 
 /** A link predictor bound to one graph. One thread at a time. */
 typedef struct fg_linkpred fg_linkpred;
@@ -584,9 +589,10 @@ typedef struct fg_linkpred_report {
 } fg_linkpred_report;
 
 /** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
- *  GAE, NCN and NCNC need node features. NCN/NCNC use the NCN authors' Cora setting (dropouts 0.7 input,
- *  0.05 hidden, 0.3 tail, 0.05 head, 0.4 adjacency entries; NCNC recalibration s 4.3, o 2.8, alpha 1,
- *  pt 0.75; all completion candidates). params may be NULL (defaults).
+ *  GAE, NCN and NCNC need node features; NBFNet uses none (n_nodes x min(batch_size, 64) x hidden x layers
+ *  must stay below 2^28, else FG_ERR_OUT_OF_MEMORY). NCN/NCNC use the NCN authors' Cora setting (dropouts
+ *  0.7 input, 0.05 hidden, 0.3 tail, 0.05 head, 0.4 adjacency entries; NCNC recalibration s 4.3, o 2.8,
+ *  alpha 1, pt 0.75; all completion candidates). params may be NULL (defaults).
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model),
  *  FG_ERR_INVALID_ARGUMENT (out-of-range field, no features for GAE/NCN), FG_ERR_OUT_OF_MEMORY (n_nodes or
  *  n_features times hidden above 2^31). On failure *out = NULL. */
@@ -647,6 +653,18 @@ fg_status fg_linkpred_load(const fg_graph *graph, const char *path, fg_linkpred 
 #define FG_GNN_GCN   0  /* H' = Â H W, Â = D̃^-1/2 (A+I) D̃^-1/2 (Kipf & Welling 2017) */
 #define FG_GNN_SAGE  1  /* mean aggregation + root weight (Hamilton et al. 2017) */
 #define FG_GNN_GIN   2  /* MLP((1+eps) h_i + sum_j h_j), eps = 0 (Xu et al. 2019) */
+#define FG_GNN_GAT   3  /* graph attention, PyG GATConv semantics (Velickovic et al. 2018): hidden layers of
+                           `heads` heads x `hidden` (concatenated), output layer 1 head, LeakyReLU 0.2
+                           attention, attention dropout = dropout, self loops, ELU; weight decay on every
+                           layer. The paper's Cora setting: hidden 8, heads 8, dropout 0.6, learning_rate
+                           0.005, weight_decay 5e-4 (set them; the defaults are GCN's). */
+
+/** Jumping-knowledge modes (fg_nodeclass_params.jumping_knowledge): every graph layer is `hidden` wide, the
+ *  per-layer states are combined and a final linear layer maps them to the classes (PyG BasicGNN(jk=...)). */
+#define FG_JK_NONE   0  /* no jumping knowledge: the last graph layer outputs the classes */
+#define FG_JK_LAST   1  /* the last layer's state */
+#define FG_JK_CONCAT 2  /* all layers' states concatenated */
+#define FG_JK_MAX    3  /* element-wise maximum over layers */
 
 /** A node classifier bound to one graph with features and labels. One thread at a time. */
 typedef struct fg_nodeclass fg_nodeclass;
@@ -663,14 +681,22 @@ typedef struct fg_nodeclass_params {
     uint32_t epochs;        /* default number of epochs of fg_nodeclass_fit (default 200) */
     uint64_t seed;          /* initialisation and dropout seed (default 0) */
     uint32_t normalize_features; /* non-zero: rows of the features scaled to sum 1 (default 1) */
+    /* Fields added after the first release; callers built with the older header (struct_size without them)
+       get their defaults. */
+    uint32_t heads;             /* FG_GNN_GAT: attention heads of the hidden layers, 0 … 64; 0 = 8 (default 0) */
+    uint32_t virtual_node;      /* non-zero: MPNN + virtual node (Cai et al. 2023): between layers a virtual
+                                   node's state MLP(vn + mean_i h_i) is updated and added to every node;
+                                   needs layers >= 2 (default 0) */
+    uint32_t jumping_knowledge; /* FG_JK_* (default FG_JK_NONE) */
 } fg_nodeclass_params;
 
 /** Default options (struct_size filled in). */
 fg_nodeclass_params fg_nodeclass_default_params(void);
 
 /** Creates a node classifier (keeps its own reference to graph). The graph needs features and labels.
- *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM, FG_ERR_INVALID_ARGUMENT,
- *  FG_ERR_OUT_OF_MEMORY (model too large). */
+ *  params->struct_size may be the current size or the size before `heads` was added (older headers).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model, jumping_knowledge),
+ *  FG_ERR_INVALID_ARGUMENT, FG_ERR_OUT_OF_MEMORY (model too large). */
 fg_status fg_nodeclass_create(const fg_graph *graph, const fg_nodeclass_params *params, fg_nodeclass **out);
 
 /** Releases a node classifier. NULL is accepted. */

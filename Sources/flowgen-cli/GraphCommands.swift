@@ -28,7 +28,7 @@ struct LinkPredCommand: ParsableCommand {
         abstract: "Link prediction on a graph under the NCN protocol (HR@100 strict, MRR, AUROC, AP).")
     @OptionGroup var common: CommonOptions
     @Option(help: "Graph directory (planetoid or compact layout). Default: the bundled Cora.") var data: String?
-    @Option(help: "Model: cn, aa, ra, gae, ncn, ncnc.") var model: String = "cn"
+    @Option(help: "Model: cn, aa, ra, gae, ncn, ncnc, nbfnet.") var model: String = "cn"
     @Option(help: "Number of runs (split seeds seed … seed+runs-1).") var runs: Int = 10
     @Option(help: "Training epochs per run (learned models).") var epochs: Int = 100
     @Option(help: "First split seed.") var seed: UInt64 = 0
@@ -46,10 +46,18 @@ struct LinkPredCommand: ParsableCommand {
     @Option(help: "NCNC: completion candidates per pair and side while training (0 = all).") var trainDegree: Int = 0
     @Option(help: "NCNC: completion candidates per pair and side while evaluating (0 = all).") var testDegree: Int = 0
     @Option(help: "Write the predictor of the last run to this safetensors file.") var save: String?
+    @Option(help: "NBFNet: split protocol, ncn (70/10/20, HR@100) or random (85/5/10, AUROC/AP).") var split: String = "ncn"
+    @Option(help: "NBFNet: state width, layers and sources per step.") var nbfDim: Int = 32
+    @Option var nbfLayers: Int = 6
+    @Option var nbfBatch: Int = 32
 
     func run() throws {
+        if model.lowercased() == "nbfnet" {
+            return try runNBFNetLinkPrediction(common: common, data: data, runs: runs, epochs: epochs, seed: seed, split: split,
+                                               dimension: nbfDim, layers: nbfLayers, batch: nbfBatch, lr: lr)
+        }
         guard let kind = LinkModelKind(rawValue: model.lowercased()) else {
-            throw ValidationError("--model must be one of cn, aa, ra, gae, ncn, ncnc")
+            throw ValidationError("--model must be one of cn, aa, ra, gae, ncn, ncnc, nbfnet")
         }
         guard runs >= 1, epochs >= 0 else { throw ValidationError("--runs must be ≥ 1 and --epochs ≥ 0") }
         let graph = try GraphLoader.load(directory: try graphDataDirectory(data))
@@ -107,24 +115,36 @@ struct LinkPredCommand: ParsableCommand {
 struct NodeClassCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nodeclass",
-        abstract: "Node classification (GCN/SAGE/GIN, 2 layers) on the public split; test accuracy over runs.")
+        abstract: "Node classification (GCN/SAGE/GIN/GAT, 2 layers) on the public split; test accuracy over runs.")
     @OptionGroup var common: CommonOptions
     @Option(help: "Graph directory (planetoid or compact layout). Default: the bundled Cora.") var data: String?
-    @Option(help: "Model: gcn, sage, gin.") var model: String = "gcn"
+    @Option(help: "Model: gcn, sage, gin, gat.") var model: String = "gcn"
     @Option(help: "Number of runs (seeds seed … seed+runs-1).") var runs: Int = 10
     @Option(help: "Training epochs.") var epochs: Int = 200
     @Option(help: "First seed.") var seed: UInt64 = 0
-    @Option(help: "Hidden width.") var hidden: Int = 16
+    @Option(help: "Hidden width (per head for GAT; default: the model's, 16, GAT 8).") var hidden: Int?
+    @Option(help: "Graph layers.") var layers: Int = 2
+    @Option(help: "GAT: attention heads of the hidden layers.") var heads: Int = 8
+    @Flag(help: "MPNN + virtual node (Cai et al. 2023) between layers.") var virtualNode = false
+    @Option(help: "Jumping knowledge: none, last, concat, max.") var jk: String = "none"
 
     func run() throws {
-        guard let kind = GNNKind(rawValue: model.lowercased()) else { throw ValidationError("--model must be gcn, sage or gin") }
+        guard let kind = GNNKind(rawValue: model.lowercased()) else { throw ValidationError("--model must be gcn, sage, gin or gat") }
+        let jkMode: JumpingKnowledge?
+        if jk.lowercased() == "none" { jkMode = nil } else {
+            guard let mode = JumpingKnowledge(rawValue: jk.lowercased()) else { throw ValidationError("--jk must be none, last, concat or max") }
+            jkMode = mode
+        }
+        guard layers >= 1, heads >= 1, (hidden ?? 1) >= 1 else { throw ValidationError("--layers, --heads and --hidden must be ≥ 1") }
         guard runs >= 1, epochs >= 1 else { throw ValidationError("--runs and --epochs must be ≥ 1") }
         let graph = try GraphLoader.load(directory: try graphDataDirectory(data))
         var accuracies: [Double] = [], seconds: [Double] = []
         var bar = ProgressBar("nodeclass \(kind.rawValue)", total: runs * epochs)
         for r in 0..<runs {
-            var config = NodeClassifier.Configuration()
-            config.kind = kind; config.epochs = epochs; config.seed = seed &+ UInt64(r); config.hidden = hidden
+            var config = NodeClassifier.Configuration(kind: kind)
+            config.epochs = epochs; config.seed = seed &+ UInt64(r); config.layers = layers; config.heads = heads
+            if let hidden { config.hidden = hidden }
+            config.virtualNode = virtualNode; config.jumpingKnowledge = jkMode
             let classifier = try NodeClassifier(graph: graph, configuration: config)
             let t0 = now()
             try classifier.fit { e, _, loss in bar.update(r * epochs + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))"); return true }
@@ -133,10 +153,11 @@ struct NodeClassCommand: ParsableCommand {
         }
         let (am, asd) = meanAndStd(accuracies)
         let (es, _) = meanAndStd(seconds)
-        print("\(kind.rawValue) on \(graph.nodeCount) nodes, \(runs) runs × \(epochs) epochs: test accuracy \(format3("", am)) ± \(format3("", asd)) %, \(format3("", es * 1000)) ms/epoch")
+        let variant = kind.rawValue + (virtualNode ? "+vn" : "") + (jkMode.map { "+jk-\($0.rawValue)" } ?? "")
+        print("\(variant) on \(graph.nodeCount) nodes, \(runs) runs × \(epochs) epochs: test accuracy \(format3("", am)) ± \(format3("", asd)) %, \(format3("", es * 1000)) ms/epoch")
         if common.json {
             print(JSONValue.object([
-                ("model", .string(kind.rawValue)), ("acc_mean", .number(am)), ("acc_std", .number(asd)),
+                ("model", .string(variant)), ("acc_mean", .number(am)), ("acc_std", .number(asd)),
                 ("epoch_seconds", .number(es)), ("runs", .number(Double(runs))), ("epochs", .number(Double(epochs))),
             ]).serialized())
         }

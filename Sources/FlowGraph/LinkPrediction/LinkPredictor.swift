@@ -17,8 +17,10 @@ public enum LinkModelKind: String, Sendable, CaseIterable {
     /// NCN with soft common-neighbour completion (Wang et al. 2023): candidates u ∈ N(i)∖N(j) and N(j)∖N(i)
     /// join the sum weighted by the recalibrated no-gradient NCN probability of the missing link.
     case ncnc
+    /// Neural Bellman–Ford network (Zhu et al. 2021; `NBFNet`, trained by `NBFNetTrainer`): no node features.
+    case nbfnet
 
-    /// True for models trained by gradient descent.
+    /// True for the feature-based models trained here (GAE, NCN, NCNC); NBFNet has its own trainer.
     public var isLearned: Bool { self == .gae || self == .ncn || self == .ncnc }
     /// True for the NCN family (NCN encoder and score head).
     public var isNCNFamily: Bool { self == .ncn || self == .ncnc }
@@ -105,6 +107,9 @@ public final class LinkPredictor {
                 hiddenDropout = 0.05; predictorDropout = 0.05
                 predictorEdgeDropout = 0.4; predictorLearningRateScale = 0.0024 / 0.0043
             }
+            if model == .nbfnet {   // NBFNet's Cora recipe: 6 layers of 32, Adam 5e-3, 20 epochs
+                hidden = 32; layers = 6; learningRate = 5e-3; batchSize = 32; epochs = 20
+            }
         }
     }
 
@@ -114,6 +119,8 @@ public final class LinkPredictor {
     var encoder: GNNEncoder?
     var ncnEncoder: NCNEncoder?
     var head: NCNHead?
+    /// NBFNet's trainer (model `.nbfnet` only; see NBFNetLinkPredictor.swift).
+    var nbfnet: NBFNetTrainer?
     var rng: RandomGenerator
     /// The graph scores are computed on: the full graph before `fit`, the split's message-passing graph after.
     public internal(set) var scoringGraph: Graph
@@ -146,6 +153,7 @@ public final class LinkPredictor {
         } else {
             self.input = nil
         }
+        if c.model == .nbfnet { nbfnet = try NBFNetTrainer(graph: graph, configuration: nbfnetConfiguration) }
         resetModel()
     }
 
@@ -197,6 +205,7 @@ public final class LinkPredictor {
     /// Scores (logits for learned models, heuristic values otherwise) of `pairs` on `scoringGraph`.
     /// Node ids must be in range (precondition; the C layer validates).
     public func scores(_ pairs: NodePairs) -> [Float] {
+        if let nbfnet { return nbfnet.scores(pairs) }
         if let h = configuration.model.heuristic { return h.scores(pairs, on: scoringGraph) }
         if scoringOperator == nil { scoringOperator = scoringGraph.gcnNormalizedAdjacency() }
         return withoutGradients {
@@ -238,6 +247,7 @@ public final class LinkPredictor {
         }
         self.split = split
         scoringGraph = split.messagePassingGraph
+        if let nbfnet { return try fitNBFNet(nbfnet, split: split, splitSeed: splitSeed, progress: progress) }
         resetModel()
         rng = RandomGenerator(seed: configuration.seed)
         var result = LinkRunResult(seed: splitSeed, bestEpoch: 0, validationHits: 0, testHits: 0, testMRR: 0,

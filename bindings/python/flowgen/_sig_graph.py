@@ -7,7 +7,8 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, 
 
 __all__ = ["LinkPredParams", "LinkPredReport", "NodeClassParams", "SIGNATURES", "INDEX_INT32",
            "INDEX_INT64", "LINKPRED_CN", "LINKPRED_AA", "LINKPRED_RA", "LINKPRED_GAE", "LINKPRED_NCN",
-           "LINKPRED_NCNC", "LINKPRED_MODELS", "GNN_GCN", "GNN_SAGE", "GNN_GIN", "GNN_MODELS"]
+           "LINKPRED_NCNC", "LINKPRED_NBFNET", "LINKPRED_MODELS", "GNN_GCN", "GNN_SAGE", "GNN_GIN", "GNN_GAT",
+           "GNN_MODELS", "JK_NONE", "JK_LAST", "JK_CONCAT", "JK_MAX", "JK_MODES"]
 
 # Constants (values pinned by the C ABI).
 INDEX_INT32 = 0
@@ -18,16 +19,24 @@ LINKPRED_RA = 2
 LINKPRED_GAE = 3
 LINKPRED_NCN = 4
 LINKPRED_NCNC = 5
+LINKPRED_NBFNET = 6
 GNN_GCN = 0
 GNN_SAGE = 1
 GNN_GIN = 2
+GNN_GAT = 3
+JK_NONE = 0
+JK_LAST = 1
+JK_CONCAT = 2
+JK_MAX = 3
 
 #: Names accepted by LinkPredictor(model=...).
 LINKPRED_MODELS = {"cn": LINKPRED_CN, "common_neighbors": LINKPRED_CN, "aa": LINKPRED_AA,
                    "adamic_adar": LINKPRED_AA, "ra": LINKPRED_RA, "resource_allocation": LINKPRED_RA,
-                   "gae": LINKPRED_GAE, "ncn": LINKPRED_NCN, "ncnc": LINKPRED_NCNC}
+                   "gae": LINKPRED_GAE, "ncn": LINKPRED_NCN, "ncnc": LINKPRED_NCNC, "nbfnet": LINKPRED_NBFNET}
 #: Names accepted by NodeClassifier(model=...).
-GNN_MODELS = {"gcn": GNN_GCN, "sage": GNN_SAGE, "graphsage": GNN_SAGE, "gin": GNN_GIN}
+GNN_MODELS = {"gcn": GNN_GCN, "sage": GNN_SAGE, "graphsage": GNN_SAGE, "gin": GNN_GIN, "gat": GNN_GAT}
+#: Names accepted by NodeClassifier(jumping_knowledge=...) (None = JK_NONE).
+JK_MODES = {"none": JK_NONE, "last": JK_LAST, "cat": JK_CONCAT, "concat": JK_CONCAT, "max": JK_MAX}
 
 
 class LinkPredParams(Structure):
@@ -78,6 +87,9 @@ class NodeClassParams(Structure):
         ("epochs", c_uint32),
         ("seed", c_uint64),
         ("normalize_features", c_uint32),
+        ("heads", c_uint32),
+        ("virtual_node", c_uint32),
+        ("jumping_knowledge", c_uint32),
     ]
 
 

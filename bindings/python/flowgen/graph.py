@@ -207,13 +207,18 @@ class Graph(NativeHandle):
 
 
 class LinkPredictor(NativeHandle):
-    """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae", "ncn" or "ncnc".
+    """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae", "ncn", "ncnc" or
+    "nbfnet".
 
     Keyword options left as None take the library defaults (fg_linkpred_default_params): hidden 256,
     layers 0 (model default: GAE 2, NCN/NCNC 1), learning_rate 0 (model default: GAE 0.01, NCN/NCNC 0.0043), dropout 0.3,
     input_dropout -1 (model default: GAE 0, NCN/NCNC 0.7), epochs 100, batch_size 1152, seed 0, hits_k 100,
-    target_link_removal True.
+    target_link_removal True. For ``model="nbfnet"`` (no node features needed) unset hidden, epochs and
+    batch_size take NBFNet's Cora recipe instead: 32, 20 and 32 (layers 0 = 6, learning_rate 0 = 5e-3).
     """
+
+    #: Options that differ from the library defaults when model="nbfnet".
+    _NBFNET_DEFAULTS = {"hidden": 32, "epochs": 20, "batch_size": 32}
 
     _free_name = "fg_linkpred_free"
     _kind = "link predictor"
@@ -226,6 +231,10 @@ class LinkPredictor(NativeHandle):
         lib = get_lib()
         params = lib.fg_linkpred_default_params()
         params.model = _enum("model", model, _s.LINKPRED_MODELS)
+        if params.model == _s.LINKPRED_NBFNET:
+            hidden = self._NBFNET_DEFAULTS["hidden"] if hidden is None else hidden
+            epochs = self._NBFNET_DEFAULTS["epochs"] if epochs is None else epochs
+            batch_size = self._NBFNET_DEFAULTS["batch_size"] if batch_size is None else batch_size
         for name, value, bits in (("hidden", hidden, 32), ("layers", layers, 32), ("epochs", epochs, 32),
                                   ("batch_size", batch_size, 32), ("seed", seed, 64), ("hits_k", hits_k, 32)):
             if value is not None:
@@ -313,19 +322,35 @@ class LinkPredictor(NativeHandle):
 
 
 class NodeClassifier(NativeHandle):
-    """Node classification (fg_nodeclass) with a 2-layer GCN/SAGE/GIN; defaults are Kipf & Welling's GCN
-    (hidden 16, dropout 0.5, lr 0.01, weight decay 5e-4 on the first layer, 200 epochs)."""
+    """Node classification (fg_nodeclass) with a 2-layer GCN/SAGE/GIN/GAT; defaults are Kipf & Welling's GCN
+    (hidden 16, dropout 0.5, lr 0.01, weight decay 5e-4 on the first layer, 200 epochs). For ``model="gat"``
+    unset options take Velickovic et al.'s Cora setting (8 heads x hidden 8, dropout 0.6, lr 0.005, weight
+    decay 5e-4 on every layer). ``virtual_node=True`` adds MPNN + virtual node updates between layers;
+    ``jumping_knowledge`` is None, "last", "cat"/"concat" or "max" (PyG's BasicGNN ``jk``)."""
+
+    #: Options that differ from the GCN defaults when model="gat".
+    _GAT_DEFAULTS = {"hidden": 8, "dropout": 0.6, "learning_rate": 0.005}
 
     _free_name = "fg_nodeclass_free"
     _kind = "node classifier"
 
     def __init__(self, graph, model="gcn", *, hidden=None, layers=None, learning_rate=None, weight_decay=None,
-                 dropout=None, epochs=None, seed=None, normalize_features=None):
+                 dropout=None, epochs=None, seed=None, normalize_features=None, heads=None, virtual_node=False,
+                 jumping_knowledge=None):
         if not isinstance(graph, Graph):
             raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "graph must be a flowgen.Graph; got %r" % (graph,))
         lib = get_lib()
         params = lib.fg_nodeclass_default_params()
         params.model = _enum("model", model, _s.GNN_MODELS)
+        if params.model == _s.GNN_GAT:
+            hidden = self._GAT_DEFAULTS["hidden"] if hidden is None else hidden
+            dropout = self._GAT_DEFAULTS["dropout"] if dropout is None else dropout
+            learning_rate = self._GAT_DEFAULTS["learning_rate"] if learning_rate is None else learning_rate
+        if heads is not None:
+            params.heads = _index("heads", heads, 32)
+        params.virtual_node = 1 if virtual_node else 0
+        params.jumping_knowledge = _enum("jumping_knowledge", "none" if jumping_knowledge is None else jumping_knowledge,
+                                         _s.JK_MODES)
         for name, value, bits in (("hidden", hidden, 32), ("layers", layers, 32), ("epochs", epochs, 32),
                                   ("seed", seed, 64)):
             if value is not None:
