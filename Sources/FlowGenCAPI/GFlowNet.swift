@@ -83,6 +83,9 @@ func gfnSetup(_ params: UnsafePointer<fg_gfn_params>?) throws -> (HyperGrid, GFl
     if let problem = GFlowNetTrainer.resourceProblem(environment: grid, configuration: c) {
         throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: problem)
     }
+    if let problem = GFlowNetTrainer.compatibilityProblem(environment: grid, configuration: c) {
+        throw CAPIError.invalid("params.loss: \(problem)")
+    }
     return (grid, c)
 }
 
