@@ -297,7 +297,8 @@ fg_gfn_env_params fg_gfn_default_env_params(void);
 /** Creates a GFlowNet on the environment params->env with its parameters from env_params (NULL:
  *  defaults; ignored for FG_GFN_ENV_HYPERGRID, which reads params). fg_gfn_create(params, out) is
  *  fg_gfn_create_env(params, NULL, out). Exact metrics need at most 2^24 states (BITSEQ: sum over
- *  l <= n/k of 2^(k l); ISING: 3^D; SET: 2^N with N <= 20). Such GFlowNets cannot be saved yet.
+ *  l <= n/k of 2^(k l); ISING: 3^D; SET: 2^N with N <= 20). fg_gfn_save stores the environment itself
+ *  (mode strings, couplings, energies), so fg_gfn_load needs no env_params.
  *  Errors: as fg_gfn_create; FG_ERR_STRUCT_SIZE (env_params), FG_ERR_INVALID_ARGUMENT (an env field
  *  out of range, k not dividing n, set_size > n_items, a loss the environment does not support:
  *  FLDB/FLSUBTB on HYPERGRID, MODDB on BITSEQ/ISING/SET), FG_ERR_NON_FINITE (NaN/inf beta or coupling). */

@@ -74,7 +74,6 @@ struct GFlowNetTrain: ParsableCommand {
             ? (grid as DiscreteEnvironment, "hypergrid D=\(ndim) H=\(height) R=(\(r0), \(r1), \(r2))",
                [("ndim", JSONValue.number(Double(ndim))), ("height", .number(Double(height)))])
             : try zoo.environment(env)
-        if save != nil && env != "hypergrid" { throw ValidationError("--save: only hypergrid runs can be checkpointed so far") }
         if let problem = GFlowNetTrainer.compatibilityProblem(environment: environment, configuration: c) { throw ValidationError(problem) }
         if let problem = GFlowNetTrainer.resourceProblem(environment: environment, configuration: c) { throw ValidationError(problem) }
         let trainer = GFlowNetTrainer(environment: environment, configuration: c)
@@ -82,7 +81,7 @@ struct GFlowNetTrain: ParsableCommand {
         fputsErr("flowgen gfn train: \(envDescription), \(objective.name), batch \(batch), MLP \(layers)×\(hidden), OpenBLAS \(BLAS.coreName) × \(BLAS.threadCount)\n")
         let steps = (trajectories + batch - 1) / batch
         var bar = ProgressBar("gfn \(objective.name)", total: steps)
-        var curve: [(Int, Double)] = []
+        var curve: [(Int, Double)] = [], corrCurve: [(Int, Double)] = []
         var pending = checkpoints.sorted()
         var trainSeconds = 0.0
         var done = 0
@@ -104,6 +103,7 @@ struct GFlowNetTrain: ParsableCommand {
                 if enumerable {
                     let m = try trainer.metrics()
                     curve.append((trainer.trajectoriesSeen, m.l1))
+                    corrCurve.append((trainer.trajectoriesSeen, m.logRewardCorrelation))
                     fputsErr("  after \(trainer.trajectoriesSeen) trajectories: exact L1 \(format3("", m.l1 * 1000))e-3\n")
                 }
             }
@@ -123,6 +123,7 @@ struct GFlowNetTrain: ParsableCommand {
                        ("n_modes", .number(Double(m.modeCount))), ("mode_regions_found", .number(Double(m.modeRegionsFound))),
                        ("n_mode_regions", .number(Double(m.modeRegionCount))), ("log_corr", .number(m.logRewardCorrelation))]
             fields.append(("l1_curve", .array(curve.map { .array([.number(Double($0.0)), .number($0.1)]) })))
+            fields.append(("log_corr_curve", .array(corrCurve.map { .array([.number(Double($0.0)), .number($0.1)]) })))
             print("\(seen) trajectories in \(format3("", trainSeconds)) s (\(Int(Double(seen) / Swift.max(trainSeconds, 1e-9))) traj/s): exact L1 \(m.l1), TV \(m.tv), JSD \(m.jsd), log Z \(m.logZ) (true \(m.logZTrue)), modes \(m.modesFound)/\(m.modeCount), mode regions \(m.modeRegionsFound)/\(m.modeRegionCount), corr(log P_T, log R) \(m.logRewardCorrelation)")
             if let plot, env != "hypergrid" {
                 let svg = gfnScatterSVG(learned: try trainer.exactDistribution(), target: try trainer.target().probabilities,

@@ -33,8 +33,8 @@ public final class IsingModel: DiscreteEnvironment {
     public convenience init(latticeSide side: Int, dimensions: Int, coupling: Double) {
         precondition(Self.latticeProblem(side: side, dimensions: dimensions, coupling: coupling) == nil, "invalid Ising lattice")
         let n = dimensions == 1 ? side : side * side
-        var matrix = [Double](repeating: 0, count: n * n)
-        func link(_ a: Int, _ b: Int) { if a != b { matrix[a * n + b] = coupling; matrix[b * n + a] = coupling } }
+        var edges = Set<Int>()   // i·n + j with i < j
+        func link(_ a: Int, _ b: Int) { if a != b { edges.insert(Swift.min(a, b) * n + Swift.max(a, b)) } }
         if dimensions == 1 {
             for i in 0..<side { link(i, (i + 1) % side) }
         } else {
@@ -45,14 +45,13 @@ public final class IsingModel: DiscreteEnvironment {
                 }
             }
         }
-        self.init(spinCount: n, couplingMatrix: matrix)
+        self.init(spinCount: n, couplings: edges.sorted().map { ($0 / n, $0 % n, coupling) })
     }
 
     /// Couplings from a symmetric D×D row-major matrix (the diagonal is ignored).
     /// Preconditions: D ≥ 1, finite symmetric entries.
-    public init(spinCount: Int, couplingMatrix j: [Double]) {
+    public convenience init(spinCount: Int, couplingMatrix j: [Double]) {
         precondition(spinCount >= 1 && j.count == spinCount * spinCount, "the coupling matrix must be D×D")
-        precondition(j.allSatisfy(\.isFinite), "couplings must be finite")
         var list: [(i: Int, j: Int, strength: Double)] = []
         for a in 0..<spinCount {
             for b in (a + 1)..<Swift.max(a + 1, spinCount) {
@@ -60,6 +59,14 @@ public final class IsingModel: DiscreteEnvironment {
                 if j[a * spinCount + b] != 0 { list.append((a, b, j[a * spinCount + b])) }
             }
         }
+        self.init(spinCount: spinCount, couplings: list)
+    }
+
+    /// Couplings as a list of pairs i < j with finite strengths (each pair at most once).
+    public init(spinCount: Int, couplings list: [(i: Int, j: Int, strength: Double)]) {
+        precondition(spinCount >= 1, "the Ising model needs at least one spin")
+        precondition(list.allSatisfy { $0.i >= 0 && $0.i < $0.j && $0.j < spinCount && $0.strength.isFinite },
+                     "couplings need 0 ≤ i < j < D and finite strengths")
         self.spinCount = spinCount
         couplings = list
     }
