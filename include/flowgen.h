@@ -250,7 +250,8 @@ typedef struct fg_gfn_metrics {
     double tv;                  /* total variation, l1 / 2 */
     double jsd;                 /* Jensen-Shannon divergence (natural log) between P_T and R/Z */
     double log_z;               /* the model's log Z (TB: parameter; DB/SubTB: log F(s0); FM: log sum_a F(s0,a);
-                                   ZVar: -mean zeta of the last batch) */
+                                   ZVar: -mean zeta of the last batch; FLDB/FLSUBTB: log F~(s0) + log R(s0);
+                                   MODDB: log R(s0) - log P_F(exit | s0)) */
     double log_z_true;          /* log sum_x R(x) */
     uint64_t modes_found;       /* distinct maximum-reward cells among all training samples so far */
     uint64_t n_modes;           /* number of maximum-reward cells */

@@ -31,7 +31,8 @@ public struct GFlowNetMetrics: Equatable {
     /// Σ_x |P_T(x) − R(x)/Z|, TV = l1/2, Jensen–Shannon divergence.
     public var l1: Double, tv: Double, jsd: Double
     /// The model's log Z estimate (TB: the parameter; DB/SubTB: log F(s₀); FM: log Σ_a F(s₀, a);
-    /// ZVar: −mean ζ of the last batch) and the true log Z.
+    /// ZVar: −mean ζ of the last batch; FL-DB/FL-SubTB: log F̃(s₀) + log R(s₀); modified DB:
+    /// log R(s₀) − log P_F(s_f|s₀)) and the true log Z.
     public var logZ: Double, logZTrue: Double
     /// Distinct mode cells among all training samples so far, and the number of mode cells.
     public var modesFound: Int, modeCount: Int
