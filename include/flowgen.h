@@ -193,11 +193,21 @@ fg_status fg_mlp_load(const char *path, fg_mlp **out);
  * heads), log Z, the Adam optimizer (separate log Z learning rate), the sampling generator and the
  * training counters. Built-in environment: HyperGrid exactly as torchgfn's gym/hypergrid.py defines it
  * (increments masked at the edge, exit always allowed, K-hot encoding), with its reward or a user log
- * reward callback (fg_gfn_create_with_reward). Exact metrics use dynamic programming over the DAG. */
+ * reward callback (fg_gfn_create_with_reward); bit sequences, Ising spins and set generation
+ * (fg_gfn_create_env). Exact metrics use dynamic programming over the DAG. */
 typedef struct fg_gfn fg_gfn;
 
 /* Environments (fg_gfn_params.env). */
 #define FG_GFN_ENV_HYPERGRID  0  /* states {0..height-1}^ndim, s0 = 0; action a < ndim increments x_a; exit = ndim */
+#define FG_GFN_ENV_BITSEQ     1  /* n-bit strings built left to right from k-bit words (state: n/k words, -1 = unset;
+                                    action w < 2^k appends word w; exit = 2^k, only when full);
+                                    log R = -beta * (Hamming distance to the nearest of the seeded mode strings) */
+#define FG_GFN_ENV_ISING      2  /* spins x in {-1 unset, 0, 1}^D, s0 all -1; action i < D sets x_i = 0, D <= i < 2D sets
+                                    x_(i-D) = 1; exit = 2D, only when all set; log R = J * sum_<ij> s_i s_j, s = 2x - 1,
+                                    over the edges of a periodic ring (ising_dims 1) or torus (2) */
+#define FG_GFN_ENV_SET        3  /* sets of set_size of n_items items (state: n_items flags); action i adds item i;
+                                    exit = n_items, only when full; log R = -sum_(i in x) e_i, seeded energies
+                                    e_i in beta * {0, 1/4, 1/2, 3/4, 1} */
 
 /* Objectives (fg_gfn_params.loss). */
 #define FG_GFN_LOSS_TB     0  /* trajectory balance (Malkin et al. 2022) */
@@ -205,6 +215,9 @@ typedef struct fg_gfn fg_gfn;
 #define FG_GFN_LOSS_SUBTB  2  /* sub-trajectory balance, geometric weighting within trajectories (lambda) */
 #define FG_GFN_LOSS_FM     3  /* flow matching (Bengio et al. 2021) on the visited states' edges */
 #define FG_GFN_LOSS_ZVAR   4  /* log-partition variance (VarGrad); no log Z parameter */
+#define FG_GFN_LOSS_MODDB  5  /* modified detailed balance (every state terminates: HyperGrid); no F or Z */
+#define FG_GFN_LOSS_FLDB   6  /* forward-looking DB, F(s) = F~(s) exp(-E(s)) (Pan et al. 2023): BITSEQ, ISING, SET */
+#define FG_GFN_LOSS_FLSUBTB 7 /* forward-looking SubTB (lambda): BITSEQ, ISING, SET */
 
 /** Options of fg_gfn_create. Start from fg_gfn_default_params(). */
 typedef struct fg_gfn_params {
@@ -229,7 +242,7 @@ typedef struct fg_gfn_params {
     uint64_t seed;              /* initialisation and training-sample seed (default 0) */
 } fg_gfn_params;
 
-/** Exact quality metrics of a fg_gfn (HyperGrid with at most 2^24 states), filled by fg_gfn_evaluate. */
+/** Exact quality metrics of a fg_gfn (environments with at most 2^24 states), filled by fg_gfn_evaluate. */
 typedef struct fg_gfn_metrics {
     uint32_t struct_size;       /* set to sizeof(fg_gfn_metrics) before calling fg_gfn_evaluate */
     uint32_t reserved;          /* 0 */
@@ -237,12 +250,37 @@ typedef struct fg_gfn_metrics {
     double tv;                  /* total variation, l1 / 2 */
     double jsd;                 /* Jensen-Shannon divergence (natural log) between P_T and R/Z */
     double log_z;               /* the model's log Z (TB: parameter; DB/SubTB: log F(s0); FM: log sum_a F(s0,a);
-                                   ZVar: -mean zeta of the last batch) */
+                                   ZVar: -mean zeta of the last batch; FLDB/FLSUBTB: log F~(s0) + log R(s0);
+                                   MODDB: log R(s0) - log P_F(exit | s0)) */
     double log_z_true;          /* log sum_x R(x) */
     uint64_t modes_found;       /* distinct maximum-reward cells among all training samples so far */
     uint64_t n_modes;           /* number of maximum-reward cells */
     uint64_t trajectories;      /* training trajectories sampled so far */
+    /* Added after the first layout (callers with the older, shorter struct_size get the fields above): */
+    uint64_t mode_regions_found; /* distinct mode regions holding a found mode cell (HyperGrid: corners;
+                                    BITSEQ: mode strings; ISING/SET: each mode cell is a region) */
+    uint64_t n_mode_regions;    /* number of mode regions */
+    double log_corr;            /* Pearson correlation of log P_T(x) (floored at 1e-300) with log R(x) over the
+                                   terminating states (NaN when either is constant) */
 } fg_gfn_metrics;
+
+/** Parameters of the BITSEQ, ISING and SET environments (fg_gfn_create_env). Start from
+ *  fg_gfn_default_env_params(). Only the fields of the chosen environment are read and validated. */
+typedef struct fg_gfn_env_params {
+    uint32_t struct_size;       /* sizeof(fg_gfn_env_params) of the caller's header */
+    uint32_t seq_len;           /* BITSEQ: bits n, 1 ... 4096 (default 12) */
+    uint32_t word_size;         /* BITSEQ: bits per word k, 1 ... 8, must divide seq_len (default 4) */
+    uint32_t n_modes;           /* BITSEQ: mode strings wanted, 1 ... 4096 (default 8; fewer when n is short) */
+    uint32_t mode_threshold;    /* BITSEQ: strings within this many bits of a mode are mode cells, <= n (default 0) */
+    uint32_t ising_side;        /* ISING: lattice side L, 2 ... 4096 (ring) or 2 ... 64 (torus) (default 3) */
+    uint32_t ising_dims;        /* ISING: 1 (ring of L spins) or 2 (L x L torus) (default 2) */
+    uint32_t n_items;           /* SET: items N, 1 ... 4096 (default 12) */
+    uint32_t set_size;          /* SET: items per set k, 1 ... N (default 6) */
+    uint32_t reserved;          /* 0 */
+    double beta;                /* BITSEQ / SET: reward scale, finite >= 0 (default 1) */
+    double coupling;            /* ISING: coupling J, finite (default 0.5; > 0 ferromagnetic) */
+    uint64_t env_seed;          /* BITSEQ / SET: seed of the mode strings / energies (default 0) */
+} fg_gfn_env_params;
 
 /** Default options (struct_size filled in): HyperGrid 2 x 8 with R = (0.1, 0.5, 2), TB, batch 16, MLP
  *  2 x 256, lr 1e-3, log Z lr 0.1, lambda 0.9, no exploration, learned P_B, seed 0. */
@@ -253,6 +291,19 @@ fg_gfn_params fg_gfn_default_params(void);
  *  FG_ERR_INVALID_ARGUMENT (any field outside its documented range, non-finite or non-positive
  *  rewards); *out is NULL on failure. */
 fg_status fg_gfn_create(const fg_gfn_params *params, fg_gfn **out);
+
+/** Default environment parameters (struct_size filled in): see fg_gfn_env_params. */
+fg_gfn_env_params fg_gfn_default_env_params(void);
+
+/** Creates a GFlowNet on the environment params->env with its parameters from env_params (NULL:
+ *  defaults; ignored for FG_GFN_ENV_HYPERGRID, which reads params). fg_gfn_create(params, out) is
+ *  fg_gfn_create_env(params, NULL, out). Exact metrics need at most 2^24 states (BITSEQ: sum over
+ *  l <= n/k of 2^(k l); ISING: 3^D; SET: 2^N with N <= 20). fg_gfn_save stores the environment itself
+ *  (mode strings, couplings, energies), so fg_gfn_load needs no env_params.
+ *  Errors: as fg_gfn_create; FG_ERR_STRUCT_SIZE (env_params), FG_ERR_INVALID_ARGUMENT (an env field
+ *  out of range, k not dividing n, set_size > n_items, a loss the environment does not support:
+ *  FLDB/FLSUBTB on HYPERGRID, MODDB on BITSEQ/ISING/SET), FG_ERR_NON_FINITE (NaN/inf beta or coupling). */
+fg_status fg_gfn_create_env(const fg_gfn_params *params, const fg_gfn_env_params *env_params, fg_gfn **out);
 
 /** Releases a GFlowNet. NULL is accepted. */
 void fg_gfn_free(fg_gfn *gfn);
@@ -285,8 +336,9 @@ fg_status fg_gfn_exact_distribution(fg_gfn *gfn, float *dst, size_t dst_len, siz
  *  fg_gfn_exact_distribution). */
 fg_status fg_gfn_target_distribution(fg_gfn *gfn, float *dst, size_t dst_len, size_t *out_len);
 
-/** Fills *out with exact metrics (set out->struct_size = sizeof(fg_gfn_metrics) first). Computes the
- *  exact P_T by dynamic programming (one batched forward pass over all states).
+/** Fills *out with exact metrics (set out->struct_size = sizeof(fg_gfn_metrics) first; the older
+ *  layout without mode_regions_found, n_mode_regions and log_corr is accepted and filled up to its
+ *  size). Computes the exact P_T by dynamic programming (one batched forward pass over all states).
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_INVALID_ARGUMENT (more than 2^24 states). */
 fg_status fg_gfn_evaluate(fg_gfn *gfn, fg_gfn_metrics *out);
 
