@@ -338,6 +338,61 @@ fg_status fg_gfn_load_with_reward(const char *path, fg_gfn_log_reward_fn log_rew
 /** From inside a failing callback: sets the message reported by fg_last_error() once the flowgen call
  *  returns FG_ERR_CALLBACK (copied; NULL clears it). Returns FG_OK. */
 fg_status fg_gfn_set_callback_error(const char *message);
+/* ---- GFlowNet API extensions (external policies, user environments, replay) ---------------- */
+
+/* External-policy mode: the GFlowNet objectives evaluated on log-probabilities computed by any
+ * outside model (e.g. a PyTorch policy), with their gradients with respect to those arrays.
+ *
+ * Layout: every per-step array is time-major [T, B] (row-major, entry (t, b) at t * B + b). Trajectory
+ * b has lengths[b] = n transitions s_0 -> ... -> s_{n-1} = x -> s_f, the last being exit:
+ *   log_pf[t, b] = log P_F(s_{t+1} | s_t) for t < n (t = n - 1: the exit probability);
+ *   log_pb[t, b] = log P_B(s_t | s_{t+1}) for t < n - 1 (the exit transition has no P_B);
+ *   log_f[t, b]  = log F(s_t) for t < n (DB and SubTB only);
+ *   energies[t, b] = E(s_t) for t < n (optional, DB and SubTB only): forward-looking
+ *                  reparameterisation (Pan et al. 2023) log F(s_t) = log_f[t, b] - E(s_t), i.e. log_f
+ *                  holds log F~(s_t); the sink keeps F(s_f) = R(x), so with E(x) = -log R(x) the exit
+ *                  residual drives F~(x) to 1 (FL-DB with FG_GFN_LOSS_DB, FL-SubTB with
+ *                  FG_GFN_LOSS_SUBTB);
+ *   log_r[b]     = log R(x_b).
+ * Entries outside these ranges are ignored (they may hold anything, NaN included) and receive
+ * gradient 0. Residuals and weights are exactly those of fg_gfn_train's objectives (squared penalty):
+ * TB mean_b (log Z + sum log P_F - log R - sum log P_B)^2; DB mean over transitions; SubTB with the
+ * geometric-within weighting; ZVar (VarGrad) without log Z. */
+
+/** Input of fg_gfn_external_loss. Start from fg_gfn_external_default_batch(). Pointers are borrowed
+ *  for the duration of the call only. */
+typedef struct fg_gfn_external_batch {
+    uint32_t struct_size;       /* sizeof(fg_gfn_external_batch) of the caller's header */
+    uint32_t loss;              /* FG_GFN_LOSS_TB, _DB, _SUBTB or _ZVAR (default TB); FM is refused */
+    uint64_t max_length;        /* T >= 1, rows of every [T, B] array; T * B <= 2^30 */
+    uint64_t batch_size;        /* B >= 1 trajectories; SubTB needs (T + 1)^2 * B <= 2^27 */
+    const float *log_pf;        /* [T, B], required */
+    const float *log_pb;        /* [T, B], required (pass zeros for a uniform P_B you do not model) */
+    const float *log_f;         /* [T, B]: required by DB and SubTB, must be NULL for TB and ZVar */
+    const float *energies;      /* [T, B] or NULL: forward-looking DB / SubTB (see above) */
+    const float *log_r;         /* [B], finite, required */
+    const uint32_t *lengths;    /* [B], each in 1 ... T, required */
+    float log_z;                /* TB: log Z (finite; default 0) */
+    float lambda;               /* SubTB lambda in (0, 1] (default 0.9) */
+} fg_gfn_external_batch;
+
+/** Default input (struct_size filled, loss TB, lambda 0.9, log_z 0, every pointer NULL, sizes 0). */
+fg_gfn_external_batch fg_gfn_external_default_batch(void);
+
+/** Evaluates the loss of batch and, for every non-NULL gradient buffer, its gradient with respect to
+ *  that array ([T, B], same layout; 0 at ignored entries): grad_log_pf, grad_log_pb, grad_log_f (DB,
+ *  SubTB; with energies: the gradient with respect to log F~). Each non-NULL buffer must hold grad_len
+ *  >= T * B floats. *out_grad_log_z (may be NULL) receives d loss / d log Z (TB; 0 otherwise).
+ *  *out_loss (required) receives the loss. Deterministic; no state is kept.
+ *  Errors: FG_ERR_NULL_ARGUMENT (batch, out_loss, a required array), FG_ERR_STRUCT_SIZE,
+ *  FG_ERR_UNKNOWN_ENUM (loss), FG_ERR_INVALID_ARGUMENT (FM, T or B zero, a length outside 1 ... T,
+ *  lambda outside (0, 1], log_f given for TB/ZVar or energies without log_f),
+ *  FG_ERR_NON_FINITE (NaN/inf inside a trajectory, in log_r or log_z), FG_ERR_BUFFER_TOO_SMALL
+ *  (grad_len < T * B with a gradient buffer), FG_ERR_OUT_OF_MEMORY (T * B or SubTB size too large). */
+fg_status fg_gfn_external_loss(const fg_gfn_external_batch *batch, float *out_loss, float *grad_log_pf,
+                               float *grad_log_pb, float *grad_log_f, size_t grad_len,
+                               float *out_grad_log_z);
+/* ---- (end of GFlowNet API extensions) ---- */
 /* (end of GFlowNet section) */
 
 /* ================================================================================================

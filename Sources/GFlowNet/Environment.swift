@@ -42,6 +42,14 @@ public protocol DiscreteEnvironment: AnyObject {
     func stateIndex(_ states: [Int32], count: Int) -> [Int]
     /// Whether a terminal state is a mode (e.g. a HyperGrid cell with the maximum reward).
     func isMode(_ states: [Int32], count: Int) throws -> [Bool]
+    /// Throws (and clears) a failure recorded by a non-throwing requirement, e.g. a failing user
+    /// callback (`CallbackEnvironment`); the default does nothing. The trainer calls it before applying
+    /// or reporting anything computed with the environment.
+    func throwIfFailed() throws
+}
+
+extension DiscreteEnvironment {
+    public func throwIfFailed() throws {}
 }
 
 extension DiscreteEnvironment {

@@ -90,6 +90,7 @@ extension PolicyEstimator {
         var t = 0
         while !active.isEmpty {
             guard t < env.maxTrajectoryLength else {
+                try env.throwIfFailed()
                 throw GFlowNetError.invalidConfiguration("a trajectory exceeded the environment's maximum length \(env.maxTrajectoryLength) (exit never chosen)")
             }
             let n = active.count
@@ -104,6 +105,7 @@ extension PolicyEstimator {
             }
             let mask = env.forwardMask(states, count: n)
             for r in 0..<n where !(0..<a).contains(where: { mask[r * a + $0] }) {
+                try env.throwIfFailed()
                 throw GFlowNetError.invalidConfiguration("state \(Array(states[(r * dim)..<((r + 1) * dim)])) has no valid forward action")
             }
             let actions = sampleActions(logits: output.value, actionCount: a, mask: mask, options: options, rng: &rng)
@@ -130,6 +132,7 @@ extension PolicyEstimator {
             active = nextActive
             t += 1
         }
+        try env.throwIfFailed()
         let logRewards = try env.logReward(terminal, count: b)
         for (i, r) in logRewards.enumerated() where !r.isFinite {
             throw GFlowNetError.invalidReward("log reward of terminal state \(Array(terminal[(i * dim)..<((i + 1) * dim)])) is \(r) (rewards must be finite and positive)")

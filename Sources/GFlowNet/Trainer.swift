@@ -211,6 +211,7 @@ public final class GFlowNetTrainer {
             }
             let lossValue = loss(of: batch, recorded: recorded)
             let l = lossValue.value.scalar
+            try environment.throwIfFailed()
             guard l.isFinite else { throw GFlowNetError.numerical(step: step + 1, loss: l) }
             // Nothing below can fail: the step is applied as a whole.
             optimizer.clearGradients()
@@ -223,6 +224,7 @@ public final class GFlowNetTrainer {
         } catch {
             rng = savedRNG
             lastLogZEstimate = savedEstimate
+            try environment.throwIfFailed()   // a recorded callback failure explains the error best
             throw error
         }
     }
@@ -258,6 +260,7 @@ public final class GFlowNetTrainer {
             out += batch.terminalStates
             remaining -= n
         }
+        try environment.throwIfFailed()
         return out
     }
 
@@ -308,6 +311,7 @@ public final class GFlowNetTrainer {
             p += forwardProbabilities(Array(d.states[(start * dim)..<((start + n) * dim)]), count: n).probabilities
             start += n
         }
+        try environment.throwIfFailed()
         return exactTerminatingDistribution(dag: d, forwardProbabilities: p)
     }
 
@@ -339,8 +343,10 @@ public final class GFlowNetTrainer {
         let dist = DistributionDistances(learned: learned, target: target)
         let d = try dag()
         let modeCount = try environment.isMode(d.states, count: d.stateCount).filter { $0 }.count
-        return GFlowNetMetrics(l1: dist.l1, tv: dist.tv, jsd: dist.jsd, logZ: estimatedLogZ(), logZTrue: logZTrue,
-                               modesFound: modesFound.count, modeCount: modeCount, trajectories: trajectoriesSeen)
+        let m = GFlowNetMetrics(l1: dist.l1, tv: dist.tv, jsd: dist.jsd, logZ: estimatedLogZ(), logZTrue: logZTrue,
+                                modesFound: modesFound.count, modeCount: modeCount, trajectories: trajectoriesSeen)
+        try environment.throwIfFailed()
+        return m
     }
 
     /// Restores counters (used by checkpoint loading).

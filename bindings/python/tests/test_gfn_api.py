@@ -1,0 +1,168 @@
+"""GFlowNet API extensions: external-policy losses (fg_gfn_external_loss) against numpy
+reimplementations, finite-difference gradients and misuse."""
+import ctypes
+
+import numpy as np
+import pytest
+
+from flowgen import constants as C
+from flowgen import FlowgenError
+from flowgen._sig_gfn_api import ExternalBatch
+from flowgen.gfn_external import trajectory_loss
+
+
+def _expect(lib, status, expected):
+    assert status == expected, (status, expected, lib.fg_last_error())
+    assert lib.fg_last_error(), "empty fg_last_error() after status %d" % status
+
+
+def _random_batch(seed, t=6, b=5):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, t + 1, size=b)
+    lengths[0] = t
+    pf = rng.normal(-1, 0.5, size=(t, b)).astype(np.float32)
+    pb = rng.normal(-0.7, 0.3, size=(t, b)).astype(np.float32)
+    f = rng.normal(0.5, 1.0, size=(t, b)).astype(np.float32)
+    e = rng.normal(0, 0.5, size=(t, b)).astype(np.float32)
+    r = rng.normal(0, 1, size=b).astype(np.float32)
+    # Junk in every ignored entry: the library must not read it.
+    for j, n in enumerate(lengths):
+        pf[n:, j] = np.nan
+        f[n:, j] = np.nan
+        e[n:, j] = np.nan
+        pb[n - 1:, j] = np.nan
+    return pf, pb, f, e, r, lengths
+
+
+def _numpy_tb(pf, pb, r, lengths, log_z):
+    deltas = []
+    for j, n in enumerate(lengths):
+        deltas.append(log_z + pf[:n, j].sum() - pb[:n - 1, j].sum() - r[j])
+    deltas = np.array(deltas, dtype=np.float64)
+    return float(np.mean(deltas ** 2)), deltas
+
+
+def _numpy_subtb(pf, pb, f, r, lengths, lam):
+    total = 0.0
+    for j, n in enumerate(lengths):
+        flows = [float(f[i, j]) for i in range(n)] + [float(r[j])]
+        steps = [float(pf[k, j]) - (float(pb[k, j]) if k < n - 1 else 0.0) for k in range(n)]
+        norm = sum((n - m) * lam ** m for m in range(n))
+        for i in range(n):
+            for k in range(i + 1, n + 1):
+                d = flows[i] + sum(steps[i:k]) - flows[k]
+                total += lam ** (k - i - 1) * d * d / norm
+    return total / len(lengths)
+
+
+def test_tb_matches_numpy_and_its_gradients():
+    pf, pb, _, _, r, lengths = _random_batch(1)
+    loss, g = trajectory_loss(pf, pb, r, lengths, loss="tb", log_z=0.4)
+    expected, deltas = _numpy_tb(pf, pb, r, lengths, 0.4)
+    assert loss == pytest.approx(expected, rel=1e-5)
+    b = len(lengths)
+    assert g["log_z"] == pytest.approx(2 * deltas.mean(), rel=1e-5)
+    for j, n in enumerate(lengths):
+        np.testing.assert_allclose(g["log_pf"][:n, j], 2 * deltas[j] / b, rtol=1e-5)
+        np.testing.assert_allclose(g["log_pb"][:n - 1, j], -2 * deltas[j] / b, rtol=1e-5)
+        assert not g["log_pf"][n:, j].any() and not g["log_pb"][n - 1:, j].any()
+
+
+def test_subtb_and_forward_looking_match_numpy_and_finite_differences():
+    pf, pb, f, e, r, lengths = _random_batch(2)
+    loss, g = trajectory_loss(pf, pb, r, lengths, loss="subtb", log_f=f, lambda_=0.8)
+    assert loss == pytest.approx(_numpy_subtb(pf, pb, f, r, lengths, 0.8), rel=1e-5)
+    # FL-SubTB is SubTB on log F = log F~ - E.
+    fl, gfl = trajectory_loss(pf, pb, r, lengths, loss="subtb", log_f=f, energies=e, lambda_=0.8)
+    assert fl == pytest.approx(_numpy_subtb(pf, pb, f - e, r, lengths, 0.8), rel=1e-5)
+    # Central differences on a few valid entries (the loss is quadratic: exact up to rounding).
+    h = 1e-2
+    for (t, j) in [(0, 0), (2, 0), (0, 1)]:
+        if t >= lengths[j]:
+            continue
+        for name, arr, grad in (("log_f", f, gfl["log_f"]), ("log_pf", pf, gfl["log_pf"])):
+            plus, minus = arr.copy(), arr.copy()
+            plus[t, j] += h
+            minus[t, j] -= h
+            kw = dict(loss="subtb", log_f=f, energies=e, lambda_=0.8)
+            args = lambda a: (a, pb, r, lengths) if name == "log_pf" else (pf, pb, r, lengths)  # noqa: E731
+            if name == "log_f":
+                lp = trajectory_loss(*args(plus), **dict(kw, log_f=plus))[0]
+                lm = trajectory_loss(*args(minus), **dict(kw, log_f=minus))[0]
+            else:
+                lp = trajectory_loss(*args(plus), **kw)[0]
+                lm = trajectory_loss(*args(minus), **kw)[0]
+            assert grad[t, j] == pytest.approx((lp - lm) / (2 * h), abs=2e-3), (name, t, j)
+
+
+def test_batch_first_and_zvar_db():
+    pf, pb, f, _, r, lengths = _random_batch(3)
+    a, ga = trajectory_loss(pf, pb, r, lengths, loss="db", log_f=f)
+    b, gb = trajectory_loss(pf.T, pb.T, r, lengths, loss="db", log_f=f.T, batch_first=True)
+    assert a == b
+    np.testing.assert_array_equal(ga["log_f"], gb["log_f"].T)
+    z, gz = trajectory_loss(pf, pb, r, lengths, loss="zvar")
+    _, deltas = _numpy_tb(pf, pb, r, lengths, 0.0)
+    assert z == pytest.approx(np.mean((deltas - deltas.mean()) ** 2), rel=1e-4)
+    assert gz["log_z"] == 0
+
+
+def test_python_level_errors():
+    pf, pb, f, _, r, lengths = _random_batch(4)
+    bad = pf.copy()
+    bad[0, 0] = np.nan                      # inside trajectory 0
+    with pytest.raises(FlowgenError) as info:
+        trajectory_loss(bad, pb, r, lengths)
+    assert info.value.status == C.ERR_NON_FINITE and "log_pf" in str(info.value)
+    with pytest.raises(FlowgenError) as info:
+        trajectory_loss(pf, pb, r, np.where(np.arange(len(lengths)) == 1, 99, lengths))
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
+    with pytest.raises(FlowgenError) as info:
+        trajectory_loss(pf, pb, r, lengths, loss="subtb")              # no log F
+    assert info.value.status == C.ERR_NULL_ARGUMENT
+    with pytest.raises(FlowgenError) as info:
+        trajectory_loss(pf, pb, r, lengths, loss="fm")
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
+    with pytest.raises(FlowgenError) as info:
+        trajectory_loss(pf[:, :0], pb[:, :0], r[:0], lengths[:0])      # zero batch
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
+    with pytest.raises(FlowgenError) as info:
+        trajectory_loss(pf, pb, r, lengths, loss="subtb", log_f=f, lambda_=1.5)
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
+    with pytest.raises(FlowgenError) as info:
+        trajectory_loss(pf, pb[:2], r, lengths)
+    assert info.value.status == C.ERR_SHAPE_MISMATCH
+
+
+def test_raw_external_loss_misuse(lib):
+    pf = (ctypes.c_float * 4)(-1, -1, -1, -1)
+    r = (ctypes.c_float * 2)(0, 0)
+    n = (ctypes.c_uint32 * 2)(2, 1)
+    out = ctypes.c_float()
+    batch = lib.fg_gfn_external_default_batch()
+    assert batch.struct_size == ctypes.sizeof(ExternalBatch)
+    assert batch.loss == 0 and batch.lambda_ == pytest.approx(0.9)
+    _expect(lib, lib.fg_gfn_external_loss(None, ctypes.byref(out), None, None, None, 0, None), C.ERR_NULL_ARGUMENT)
+    batch.max_length, batch.batch_size = 2, 2
+    batch.log_pf = batch.log_pb = ctypes.cast(pf, ctypes.POINTER(ctypes.c_float))
+    batch.log_r = ctypes.cast(r, ctypes.POINTER(ctypes.c_float))
+    batch.lengths = ctypes.cast(n, ctypes.POINTER(ctypes.c_uint32))
+    _expect(lib, lib.fg_gfn_external_loss(ctypes.byref(batch), None, None, None, None, 0, None), C.ERR_NULL_ARGUMENT)
+    assert lib.fg_gfn_external_loss(ctypes.byref(batch), ctypes.byref(out), None, None, None, 0, None) == C.OK
+    # TB, log Z 0 (log_pb = log_pf = -1): delta_0 = -2 + 1 = -1 (one P_B step), delta_1 = -1 -> 1.
+    assert out.value == pytest.approx(1.0)
+    small = (ctypes.c_float * 3)()
+    _expect(lib, lib.fg_gfn_external_loss(ctypes.byref(batch), ctypes.byref(out), small, None, None, 3, None),
+            C.ERR_BUFFER_TOO_SMALL)
+    batch.lengths = None
+    _expect(lib, lib.fg_gfn_external_loss(ctypes.byref(batch), ctypes.byref(out), None, None, None, 0, None),
+            C.ERR_NULL_ARGUMENT)
+    batch.lengths = ctypes.cast(n, ctypes.POINTER(ctypes.c_uint32))
+    for field, value, status in (("loss", 99, C.ERR_UNKNOWN_ENUM), ("struct_size", 8, C.ERR_STRUCT_SIZE),
+                                 ("max_length", 0, C.ERR_INVALID_ARGUMENT), ("batch_size", 1 << 40, C.ERR_OUT_OF_MEMORY),
+                                 ("log_z", float("inf"), C.ERR_NON_FINITE)):
+        saved = getattr(batch, field)
+        setattr(batch, field, value)
+        _expect(lib, lib.fg_gfn_external_loss(ctypes.byref(batch), ctypes.byref(out), None, None, None, 0, None), status)
+        setattr(batch, field, saved)
+    assert lib.fg_gfn_external_loss(ctypes.byref(batch), ctypes.byref(out), None, None, None, 0, None) == C.OK
