@@ -392,6 +392,71 @@ fg_gfn_external_batch fg_gfn_external_default_batch(void);
 fg_status fg_gfn_external_loss(const fg_gfn_external_batch *batch, float *out_loss, float *grad_log_pf,
                                float *grad_log_pb, float *grad_log_f, size_t grad_len,
                                float *out_grad_log_z);
+/* User environments: a complete environment implemented by the caller through batched callbacks.
+ * States are int32 vectors of state_dim entries passed as row-major arrays [n_states, state_dim].
+ * There are n_actions forward actions; the last (n_actions - 1) is exit, which ends the trajectory
+ * and makes the current state the terminal object x. Backward action a (0 ... n_actions - 2) undoes
+ * forward action a. The transitions must form a DAG (no cycles); max_length bounds every trajectory.
+ * Every callback returns 0 on success; non-zero aborts the flowgen call that invoked it with
+ * FG_ERR_CALLBACK and the message set with fg_gfn_set_callback_error (if any); the GFlowNet is then
+ * unchanged (no optimizer step, generator and counters restored) and usable. Callbacks run on the
+ * calling thread, batched over all trajectories of a step; pointers are valid during the call only.
+ * flowgen validates what they return: a state whose forward mask allows nothing, a transition taken
+ * whose child's backward mask does not allow the same action or whose backward_step does not give the
+ * parent back ("masks disagree with step"), a non-finite encoding, or a non-finite log reward abort the
+ * call (FG_ERR_CALLBACK with the reason; FG_ERR_NON_FINITE for log rewards). */
+
+/** Masks: writes [n_states, width] bytes (1 = allowed, 0 = not) to out_mask; width = n_actions for
+ *  forward masks (exit last), n_actions - 1 for backward masks (the parents; all 0 at s0). */
+typedef int32_t (*fg_gfn_env_mask_fn)(const int32_t *states, size_t n_states, uint8_t *out_mask, void *user_data);
+
+/** Transitions: applies action actions[i] (a valid non-exit action of state i) to each state and
+ *  writes the results [n_states, state_dim] to out_states (step: children; backward_step: parents). */
+typedef int32_t (*fg_gfn_env_step_fn)(const int32_t *states, const int32_t *actions, size_t n_states,
+                                      int32_t *out_states, void *user_data);
+
+/** Policy input: writes [n_states, encoding_dim] finite floats to out (e.g. one-hot codes). */
+typedef int32_t (*fg_gfn_env_encode_fn)(const int32_t *states, size_t n_states, float *out, void *user_data);
+
+/** Enumeration: writes all n_states states [n_states, state_dim] to out_states, in a topological order
+ *  of the DAG (every state after all its parents); state i of this list is state i of
+ *  fg_gfn_exact_distribution / fg_gfn_target_distribution. */
+typedef int32_t (*fg_gfn_env_all_states_fn)(int32_t *out_states, void *user_data);
+
+/** A user environment for fg_gfn_create_with_env (copied at creation; user_data is borrowed until
+ *  fg_gfn_free). Start from fg_gfn_env_default(). */
+typedef struct fg_gfn_env {
+    uint32_t struct_size;        /* sizeof(fg_gfn_env) of the caller's header */
+    uint32_t state_dim;          /* entries per state, 1 ... 65536 */
+    uint32_t n_actions;          /* forward actions including exit (the last), 2 ... 65536 */
+    uint32_t encoding_dim;       /* floats per encoded state (policy input width), 1 ... 2^20 */
+    uint32_t max_length;         /* most transitions of one trajectory, exit included, 1 ... 2^20 */
+    uint32_t reserved;           /* 0 */
+    const int32_t *initial_state;        /* s0 [state_dim], copied; required */
+    uint64_t n_states;                   /* number of states when enumerable (1 ... 2^24; exact
+                                            metrics and distributions), 0 when not */
+    fg_gfn_env_mask_fn forward_mask;     /* required */
+    fg_gfn_env_mask_fn backward_mask;    /* required */
+    fg_gfn_env_step_fn step;             /* required */
+    fg_gfn_env_step_fn backward_step;    /* required */
+    fg_gfn_log_reward_fn log_reward;     /* log R(x) of terminal states, finite; required */
+    fg_gfn_env_encode_fn encode;         /* required */
+    fg_gfn_env_all_states_fn all_states; /* required when n_states > 0, else ignored */
+    void *user_data;                     /* passed to every callback */
+} fg_gfn_env;
+
+/** An empty fg_gfn_env (struct_size set, everything else 0/NULL). */
+fg_gfn_env fg_gfn_env_default(void);
+
+/** Creates a GFlowNet on a user environment. params gives the objective and training options
+ *  (params->env, ndim, height, r0, r1, r2 are ignored but must hold valid values, as the defaults
+ *  do; params may be NULL). With n_states > 0 the enumeration is read and checked at once (distinct
+ *  states, s0 listed, every transition leads to a listed state later in the list). Such GFlowNets
+ *  cannot be saved (fg_gfn_save gives FG_ERR_INVALID_ARGUMENT). The caller owns *out (fg_gfn_free).
+ *  Errors: as fg_gfn_create; FG_ERR_NULL_ARGUMENT (env, a required callback or initial_state),
+ *  FG_ERR_STRUCT_SIZE, FG_ERR_INVALID_ARGUMENT (a size outside its range, a bad enumeration),
+ *  FG_ERR_CALLBACK (a callback failed during the checks); *out is NULL on failure. */
+fg_status fg_gfn_create_with_env(const fg_gfn_params *params, const fg_gfn_env *env, fg_gfn **out);
 /* ---- (end of GFlowNet API extensions) ---- */
 /* (end of GFlowNet section) */
 

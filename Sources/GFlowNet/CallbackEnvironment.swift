@@ -122,7 +122,7 @@ public final class CallbackEnvironment: DiscreteEnvironment {
         do {
             let m = try functions.forwardMask(states, count)
             for i in 0..<count where !(0..<actionCount).contains(where: { m[i * actionCount + $0] }) {
-                throw GFlowNetError.invalidConfiguration("the forward mask of state \(row(states, i)) allows no action (not even exit)")
+                throw GFlowNetError.callback("the forward mask of state \(row(states, i)) allows no action (not even exit)")
             }
             return m
         } catch { record(error, "forward_mask"); return none }
@@ -144,10 +144,10 @@ public final class CallbackEnvironment: DiscreteEnvironment {
             for i in 0..<count {
                 let a = actions[i]
                 guard a >= 0 && a < actionCount - 1 && bmask[i * (actionCount - 1) + a] else {
-                    throw GFlowNetError.invalidConfiguration("masks disagree with step: backward action \(a) is not allowed at \(row(next, i)), reached from \(row(states, i)) by forward action \(a)")
+                    throw GFlowNetError.callback("masks disagree with step: backward action \(a) is not allowed at \(row(next, i)), reached from \(row(states, i)) by forward action \(a)")
                 }
                 guard row(back, i) == row(states, i) else {
-                    throw GFlowNetError.invalidConfiguration("backward_step(step(\(row(states, i)), \(a)), \(a)) = \(row(back, i)), not the original state")
+                    throw GFlowNetError.callback("backward_step(step(\(row(states, i)), \(a)), \(a)) = \(row(back, i)), not the original state")
                 }
             }
             return next
@@ -180,7 +180,7 @@ public final class CallbackEnvironment: DiscreteEnvironment {
             try functions.encode(states, count, destination)
             for i in 0..<total where !destination[i].isFinite {
                 let r = i / encodingDimension
-                throw GFlowNetError.invalidConfiguration("encode wrote \(destination[i]) for state \(row(states, r)) (column \(i % encodingDimension)); encodings must be finite")
+                throw GFlowNetError.callback("encode wrote \(destination[i]) for state \(row(states, r)) (column \(i % encodingDimension)); encodings must be finite")
             }
         } catch {
             record(error, "encode")
@@ -193,7 +193,7 @@ public final class CallbackEnvironment: DiscreteEnvironment {
     public func stateIndex(_ states: [Int32], count: Int) -> [Int] {
         (0..<count).map { i in
             if let j = indexOf[row(states, i)] { return j }
-            if failure == nil { failure = .invalidConfiguration("state \(row(states, i)) is not listed by all_states") }
+            if failure == nil { failure = .callback("state \(row(states, i)) is not listed by all_states") }
             return 0
         }
     }

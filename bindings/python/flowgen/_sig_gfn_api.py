@@ -1,9 +1,45 @@
 """ctypes signatures of the GFlowNet API extensions of include/flowgen.h (the "GFlowNet API
 extensions" sub-block: external-policy losses, user environments, replay). Merged into
 flowgen._sig_gfn.SIGNATURES."""
-from ctypes import POINTER, Structure, c_float, c_size_t, c_uint32, c_uint64, c_int32
+from ctypes import CFUNCTYPE, POINTER, Structure, c_float, c_size_t, c_uint8, c_uint32, c_uint64, c_int32, c_void_p
 
-__all__ = ["ExternalBatch", "SIGNATURES"]
+# _sig_gfn imports this module at its end, after GFNParams / LogRewardFn exist (flowgen/__init__
+# always loads _sig_gfn first).
+from ._sig_gfn import GFNParams, LogRewardFn as _LogRewardFn  # noqa: E402
+
+__all__ = ["ExternalBatch", "EnvTable", "MaskFn", "StepFn", "EncodeFn", "AllStatesFn", "SIGNATURES"]
+
+#: ``fg_gfn_env_mask_fn``: (states, n_states, out_mask, user_data) -> status
+MaskFn = CFUNCTYPE(c_int32, POINTER(c_int32), c_size_t, POINTER(c_uint8), c_void_p)
+#: ``fg_gfn_env_step_fn``: (states, actions, n_states, out_states, user_data) -> status
+StepFn = CFUNCTYPE(c_int32, POINTER(c_int32), POINTER(c_int32), c_size_t, POINTER(c_int32), c_void_p)
+#: ``fg_gfn_env_encode_fn``: (states, n_states, out, user_data) -> status
+EncodeFn = CFUNCTYPE(c_int32, POINTER(c_int32), c_size_t, POINTER(c_float), c_void_p)
+#: ``fg_gfn_env_all_states_fn``: (out_states, user_data) -> status
+AllStatesFn = CFUNCTYPE(c_int32, POINTER(c_int32), c_void_p)
+
+
+class EnvTable(Structure):
+    """Mirror of ``fg_gfn_env``."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("state_dim", c_uint32),
+        ("n_actions", c_uint32),
+        ("encoding_dim", c_uint32),
+        ("max_length", c_uint32),
+        ("reserved", c_uint32),
+        ("initial_state", POINTER(c_int32)),
+        ("n_states", c_uint64),
+        ("forward_mask", MaskFn),
+        ("backward_mask", MaskFn),
+        ("step", StepFn),
+        ("backward_step", StepFn),
+        ("log_reward", _LogRewardFn),
+        ("encode", EncodeFn),
+        ("all_states", AllStatesFn),
+        ("user_data", c_void_p),
+    ]
 
 
 class ExternalBatch(Structure):
@@ -30,6 +66,8 @@ _float_p = POINTER(c_float)
 
 SIGNATURES = {
     "fg_gfn_external_default_batch": (ExternalBatch, []),
+    "fg_gfn_env_default": (EnvTable, []),
+    "fg_gfn_create_with_env": (_status, [POINTER(GFNParams), POINTER(EnvTable), POINTER(c_void_p)]),
     "fg_gfn_external_loss": (_status, [POINTER(ExternalBatch), _float_p, _float_p, _float_p, _float_p, c_size_t,
                                        _float_p]),
 }
