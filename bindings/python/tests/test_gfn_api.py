@@ -166,3 +166,155 @@ def test_raw_external_loss_misuse(lib):
         _expect(lib, lib.fg_gfn_external_loss(ctypes.byref(batch), ctypes.byref(out), None, None, None, 0, None), status)
         setattr(batch, field, saved)
     assert lib.fg_gfn_external_loss(ctypes.byref(batch), ctypes.byref(out), None, None, None, 0, None) == C.OK
+
+
+# ------------------------------------------------------------------------------------------------
+# User environments written in Python (flowgen.gfn_env)
+# ------------------------------------------------------------------------------------------------
+
+import flowgen  # noqa: E402
+from flowgen.gfn_env import Environment, gflownet  # noqa: E402
+
+
+class PyGrid(Environment):
+    """torchgfn's HyperGrid in numpy (R0 = 0.1, R1 = 0.5, R2 = 2)."""
+
+    def __init__(self, ndim=2, height=8):
+        self.ndim, self.height = ndim, height
+        self.state_dim, self.n_actions, self.encoding_dim = ndim, ndim + 1, ndim * height
+        self.max_length = ndim * (height - 1) + 1
+        self.initial_state = [0] * ndim
+        self.n_states = height ** ndim
+        self.fail = None
+
+    def _maybe_fail(self, name):
+        if self.fail == name:
+            raise RuntimeError("synthetic failure in " + name)
+
+    def forward_mask(self, s):
+        self._maybe_fail("forward_mask")
+        return np.concatenate([s < self.height - 1, np.ones((len(s), 1), bool)], axis=1)
+
+    def backward_mask(self, s):
+        return s > 0
+
+    def step(self, s, a):
+        self._maybe_fail("step")
+        out = s.copy()
+        out[np.arange(len(s)), a] += 1
+        return out
+
+    def backward_step(self, s, a):
+        out = s.copy()
+        out[np.arange(len(s)), a] -= 1
+        return out
+
+    def log_reward(self, s):
+        self._maybe_fail("log_reward")
+        ad = np.abs(s / (self.height - 1) - 0.5)
+        outer = np.all(0.25 + 1e-12 < ad, axis=1)
+        band = np.all((0.3 + 1e-12 < ad) & (ad < 0.4 - 1e-12), axis=1)
+        return np.log(0.1 + 0.5 * outer + 2.0 * band)
+
+    def encode(self, s):
+        self._maybe_fail("encode")
+        out = np.zeros((len(s), self.encoding_dim), np.float32)
+        for d in range(self.ndim):
+            out[np.arange(len(s)), d * self.height + s[:, d]] = 1
+        return out
+
+    def all_states(self):
+        i = np.arange(self.n_states)
+        return np.stack([(i // self.height ** d) % self.height for d in range(self.ndim)], axis=1)
+
+
+def test_python_grid_reproduces_builtin_bit_for_bit():
+    options = dict(loss="subtb", batch_size=16, hidden_width=64, seed=4)
+    with flowgen.GFlowNet(ndim=2, height=8, **options) as builtin, gflownet(PyGrid(), **options) as user:
+        assert builtin.train(800) == user.train(800)
+        np.testing.assert_array_equal(builtin.exact_distribution(), user.exact_distribution())
+        np.testing.assert_array_equal(builtin.target_distribution(), user.target_distribution())
+        assert builtin.metrics() == user.metrics()
+        np.testing.assert_array_equal(builtin.sample(30, seed=2), user.sample(30, seed=2))
+
+
+def test_python_env_as_dict_and_training_converges():
+    grid = PyGrid(2, 4)
+    table = {name: getattr(grid, name) for name in ("forward_mask", "backward_mask", "step", "backward_step",
+                                                    "log_reward", "encode", "all_states")}
+    table.update(state_dim=2, n_actions=3, encoding_dim=8, max_length=7, initial_state=[0, 0], n_states=16)
+    with gflownet(table, loss="tb", batch_size=16, hidden_width=64, seed=1) as gfn:
+        first = gfn.metrics()["l1"]
+        gfn.train(3200)
+        m = gfn.metrics()
+        assert m["l1"] < 0.1 < first, (first, m)
+        assert abs(m["log_z"] - m["log_z_true"]) < 0.1
+
+
+def test_python_env_exceptions_leave_gfn_unchanged_and_usable(tmp_path):
+    grid = PyGrid(2, 4)
+    with gflownet(grid, loss="tb", batch_size=8, hidden_width=32, seed=2) as gfn:
+        gfn.train(16)
+        before = gfn.exact_distribution()
+        for name in ("forward_mask", "step", "log_reward", "encode"):
+            grid.fail = name
+            with pytest.raises(RuntimeError, match="synthetic failure in " + name):
+                gfn.train(8)
+            grid.fail = None
+            assert gfn.step == 2
+            np.testing.assert_array_equal(gfn.exact_distribution(), before)
+        grid.fail = "forward_mask"
+        with pytest.raises(RuntimeError):
+            gfn.metrics()
+        with pytest.raises(RuntimeError):
+            gfn.sample(3)
+        grid.fail = None
+        gfn.train(8)
+        assert gfn.step == 3
+        with pytest.raises(FlowgenError) as info:
+            gfn.save(str(tmp_path / "user-env.safetensors"))
+        assert info.value.status == C.ERR_INVALID_ARGUMENT
+
+
+def test_python_env_validation():
+    class Bad(PyGrid):
+        def step(self, s, a):                 # moves the wrong coordinate
+            out = s.copy()
+            out[np.arange(len(s)), (a + 1) % self.ndim] += 1
+            return out
+
+    with pytest.raises(FlowgenError) as info:
+        gflownet(Bad(2, 4), seed=0)
+    assert info.value.status == C.ERR_CALLBACK and "disagree" in str(info.value)
+
+    class NoEnum(Bad):
+        n_states = 0
+
+    bad = NoEnum(2, 4)
+    bad.n_states = 0
+    with gflownet(bad, hidden_width=16) as gfn:
+        with pytest.raises(FlowgenError) as info:
+            gfn.train(4)
+        assert info.value.status == C.ERR_CALLBACK and gfn.step == 0
+
+    class NaNReward(PyGrid):
+        def log_reward(self, s):
+            return np.full(len(s), np.nan)
+
+    with gflownet(NaNReward(2, 4), hidden_width=16) as gfn:
+        with pytest.raises(FlowgenError) as info:
+            gfn.train(4)
+        assert info.value.status == C.ERR_NON_FINITE
+
+    class Shape(PyGrid):
+        def encode(self, s):
+            return np.zeros((len(s), 3), np.float32)
+
+    with pytest.raises(ValueError, match="encode returned shape"):
+        gflownet(Shape(2, 4), hidden_width=16).train(4)
+    with pytest.raises(FlowgenError) as info:
+        gflownet({"state_dim": 2}, seed=0)
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
+    with pytest.raises(FlowgenError) as info:
+        gflownet(PyGrid(2, 4), no_such_option=1)
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
