@@ -457,6 +457,36 @@ fg_gfn_env fg_gfn_env_default(void);
  *  FG_ERR_STRUCT_SIZE, FG_ERR_INVALID_ARGUMENT (a size outside its range, a bad enumeration),
  *  FG_ERR_CALLBACK (a callback failed during the checks); *out is NULL on failure. */
 fg_status fg_gfn_create_with_env(const fg_gfn_params *params, const fg_gfn_env *env, fg_gfn **out);
+/* Replay buffers. */
+#define FG_GFN_REPLAY_TRAJECTORY   0  /* whole trajectories, drawn uniformly, FIFO when full */
+#define FG_GFN_REPLAY_BACKWARD     1  /* terminal states, re-expanded into trajectories with the current
+                                         P_B (backward sampling) each time they are replayed */
+#define FG_GFN_REPLAY_PRIORITIZED  2  /* whole trajectories drawn with probability proportional to R(x);
+                                         when full, a better trajectory replaces the lowest-reward one */
+
+/** Replay options of fg_gfn_set_replay. */
+typedef struct fg_gfn_replay_params {
+    uint32_t struct_size;       /* sizeof(fg_gfn_replay_params) */
+    uint32_t kind;              /* FG_GFN_REPLAY_* (default TRAJECTORY) */
+    uint64_t capacity;          /* stored items, 1 ... 2^24; 0 turns replay off (default 0) */
+    float ratio;                /* fraction of each batch replayed, in [0, 1) (default 0.5): a batch holds
+                                   round(ratio * batch_size) replayed trajectories (as many as stored) and
+                                   fresh ones for the rest; the fresh ones are then stored */
+    uint32_t reserved;          /* 0 */
+} fg_gfn_replay_params;
+
+/** Default replay options (struct_size set, replay off: capacity 0, kind TRAJECTORY, ratio 0.5). */
+fg_gfn_replay_params fg_gfn_replay_default_params(void);
+
+/** Sets (replacing any previous buffer, which is emptied) or, with capacity 0 or replay NULL, removes
+ *  the replay buffer used by fg_gfn_train. Losses on replayed trajectories always use the current
+ *  policy's log-probabilities (recomputed each step). The buffer and its options are not saved by
+ *  fg_gfn_save. Errors: FG_ERR_NULL_ARGUMENT (gfn), FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (kind),
+ *  FG_ERR_INVALID_ARGUMENT (capacity > 2^24, ratio outside [0, 1)). */
+fg_status fg_gfn_set_replay(fg_gfn *gfn, const fg_gfn_replay_params *replay);
+
+/** Items currently stored in the replay buffer (0 without one or for NULL). */
+size_t fg_gfn_replay_count(const fg_gfn *gfn);
 /* ---- (end of GFlowNet API extensions) ---- */
 /* (end of GFlowNet section) */
 

@@ -83,6 +83,8 @@ public final class GFlowNetTrainer {
     public private(set) var lossHistory: [Float] = []
     /// ZVar's log Z estimate (−mean ζ) of the last batch.
     public private(set) var lastLogZEstimate = 0.0
+    /// Optional replay buffer mixed into every training batch (see `ReplayBuffer`; not checkpointed).
+    public var replay: ReplayBuffer?
     private var cachedDAG: EnumeratedDAG?
     private var cachedTarget: (probabilities: [Double], logZ: Double)?
 
@@ -197,12 +199,10 @@ public final class GFlowNetTrainer {
     /// generator and counters are as before). Returns the loss.
     @discardableResult
     public func trainStep() throws -> Float {
-        let savedRNG = rng, savedEstimate = lastLogZEstimate
+        let savedRNG = rng, savedEstimate = lastLogZEstimate, savedReplay = replay?.contents
         let onPolicy = configuration.sampling.isOnPolicy && configuration.objective != .flowMatching
         do {
-            let (batch, recorded) = try estimator.sampleTrajectories(
-                environment: environment, batchSize: configuration.batchSize, options: configuration.sampling,
-                rng: &rng, recordGraph: onPolicy)
+            let (batch, recorded) = try sampleTrainingBatch(onPolicy: onPolicy)
             var newModes: [Int] = []
             if environment.enumeratedStateCount != nil {
                 let modes = try environment.isMode(batch.terminalStates, count: batch.batchSize)
@@ -224,6 +224,7 @@ public final class GFlowNetTrainer {
         } catch {
             rng = savedRNG
             lastLogZEstimate = savedEstimate
+            if let savedReplay { replay?.contents = savedReplay }
             try environment.throwIfFailed()   // a recorded callback failure explains the error best
             throw error
         }

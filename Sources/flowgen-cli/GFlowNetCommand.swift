@@ -38,6 +38,10 @@ struct GFlowNetTrain: ParsableCommand {
     @Option(help: "BLAS threads (0 = leave OpenBLAS's default).") var threads: Int = 0
     @Option(help: "Write an SVG with target vs learned distributions and the loss curve.") var plot: String?
     @Option(help: "Save a checkpoint (safetensors) after training.") var save: String?
+    @Option(help: "Replay buffer capacity (0 = no replay).") var replay: Int = 0
+    @Option(name: .customLong("replay-ratio"), help: "Fraction of each batch replayed, in [0, 1).") var replayRatio: Float = 0.5
+    @Option(name: .customLong("replay-kind"), help: "Replay kind: trajectory, backward (re-expanded with P_B) or prioritized (∝ R).")
+    var replayKind: String = "trajectory"
 
     func run() throws {
         guard env == "hypergrid" else {
@@ -69,6 +73,12 @@ struct GFlowNetTrain: ParsableCommand {
 
         let grid = HyperGrid(ndim: ndim, height: height, r0: r0, r1: r1, r2: r2)
         let trainer = GFlowNetTrainer(environment: grid, configuration: c)
+        if replay != 0 {
+            guard let kind = ReplayKind(name: replayKind) else { throw ValidationError("--replay-kind \(replayKind): expected trajectory, backward or prioritized") }
+            let r = ReplayConfiguration(kind: kind, capacity: replay, ratio: replayRatio)
+            if let problem = r.problem { throw ValidationError(problem) }
+            trainer.replay = ReplayBuffer(r)
+        }
         let enumerable = grid.enumeratedStateCount != nil
         fputsErr("flowgen gfn train: hypergrid D=\(ndim) H=\(height) R=(\(r0), \(r1), \(r2)), \(objective.name), batch \(batch), MLP \(layers)×\(hidden), OpenBLAS \(BLAS.coreName) × \(BLAS.threadCount)\n")
         let steps = (trajectories + batch - 1) / batch

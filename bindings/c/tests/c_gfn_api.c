@@ -320,6 +320,42 @@ static void test_external_loss(void) {
     EXPECT_STATUS(FG_ERR_STRUCT_SIZE, fg_gfn_external_loss(&bad, &loss, NULL, NULL, NULL, 0, NULL));
 }
 
+static void test_replay(void) {
+    SECTION("fg_gfn_set_replay on a user environment, and misuse");
+    grid_t g = {2, 8, 0, 0, 0, 0, 0, 0};
+    fg_gfn_env e = grid_env(&g);
+    fg_gfn_params p = small_params(FG_GFN_LOSS_TB);
+    fg_gfn *gfn = NULL;
+    REQUIRE_OK(fg_gfn_create_with_env(&p, &e, &gfn));
+    fg_gfn_replay_params r = fg_gfn_replay_default_params();
+    CHECK(r.capacity == 0 && r.ratio == 0.5f && r.kind == FG_GFN_REPLAY_TRAJECTORY);
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_gfn_set_replay(NULL, &r));
+    r.capacity = 100;
+    r.kind = 7;
+    EXPECT_STATUS(FG_ERR_UNKNOWN_ENUM, fg_gfn_set_replay(gfn, &r));
+    r.kind = FG_GFN_REPLAY_BACKWARD;
+    r.ratio = 1.0f;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_set_replay(gfn, &r));
+    r.ratio = 0.5f;
+    r.struct_size = 1;
+    EXPECT_STATUS(FG_ERR_STRUCT_SIZE, fg_gfn_set_replay(gfn, &r));
+    r.struct_size = sizeof r;
+    EXPECT_OK(fg_gfn_set_replay(gfn, &r));
+    EXPECT_OK(fg_gfn_train(gfn, 320, NULL, NULL, NULL));
+    CHECK(fg_gfn_replay_count(gfn) == 100);
+    /* A failing callback during a replay step leaves the buffer and the GFlowNet as they were. */
+    g.fail_in = 4;
+    g.fail_after = 0;
+    uint64_t steps = fg_gfn_step(gfn);
+    EXPECT_STATUS(FG_ERR_CALLBACK, fg_gfn_train(gfn, 16, NULL, NULL, NULL));
+    CHECK(fg_gfn_step(gfn) == steps && fg_gfn_replay_count(gfn) == 100);
+    g.fail_in = 0;
+    EXPECT_OK(fg_gfn_train(gfn, 16, NULL, NULL, NULL));
+    EXPECT_OK(fg_gfn_set_replay(gfn, NULL));
+    CHECK(fg_gfn_replay_count(gfn) == 0 && fg_gfn_replay_count(NULL) == 0);
+    fg_gfn_free(gfn);
+}
+
 int main(void) {
     fg_test_install_handlers();
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -328,5 +364,6 @@ int main(void) {
     test_user_grid_matches_builtin(FG_GFN_LOSS_SUBTB);
     test_failing_callbacks();
     test_env_misuse();
+    test_replay();
     return fg_test_finish("c_gfn_api");
 }

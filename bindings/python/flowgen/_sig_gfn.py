@@ -95,4 +95,5 @@ SIGNATURES = {
 
 # GFlowNet API extensions (external losses, user environments, replay) live in their own module.
 from ._sig_gfn_api import SIGNATURES as _API_SIGNATURES  # noqa: E402
+from ._sig_gfn_api import GFN_REPLAY_TRAJECTORY, GFN_REPLAY_BACKWARD, GFN_REPLAY_PRIORITIZED  # noqa: E402,F401
 SIGNATURES.update(_API_SIGNATURES)

@@ -7,7 +7,7 @@ from ctypes import CFUNCTYPE, POINTER, Structure, c_float, c_size_t, c_uint8, c_
 # always loads _sig_gfn first).
 from ._sig_gfn import GFNParams, LogRewardFn as _LogRewardFn  # noqa: E402
 
-__all__ = ["ExternalBatch", "EnvTable", "MaskFn", "StepFn", "EncodeFn", "AllStatesFn", "SIGNATURES"]
+__all__ = ["ExternalBatch", "EnvTable", "ReplayParams", "GFN_REPLAY_KINDS", "MaskFn", "StepFn", "EncodeFn", "AllStatesFn", "SIGNATURES"]
 
 #: ``fg_gfn_env_mask_fn``: (states, n_states, out_mask, user_data) -> status
 MaskFn = CFUNCTYPE(c_int32, POINTER(c_int32), c_size_t, POINTER(c_uint8), c_void_p)
@@ -61,12 +61,36 @@ class ExternalBatch(Structure):
     ]
 
 
+class ReplayParams(Structure):
+    """Mirror of ``fg_gfn_replay_params``."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("kind", c_uint32),
+        ("capacity", c_uint64),
+        ("ratio", c_float),
+        ("reserved", c_uint32),
+    ]
+
+
+# FG_GFN_REPLAY_* (values pinned by the C ABI).
+GFN_REPLAY_TRAJECTORY = 0
+GFN_REPLAY_BACKWARD = 1
+GFN_REPLAY_PRIORITIZED = 2
+
+#: Names accepted for the replay kind.
+GFN_REPLAY_KINDS = {"trajectory": GFN_REPLAY_TRAJECTORY, "backward": GFN_REPLAY_BACKWARD,
+                    "prioritized": GFN_REPLAY_PRIORITIZED}
+
 _status = c_int32
 _float_p = POINTER(c_float)
 
 SIGNATURES = {
     "fg_gfn_external_default_batch": (ExternalBatch, []),
     "fg_gfn_env_default": (EnvTable, []),
+    "fg_gfn_replay_default_params": (ReplayParams, []),
+    "fg_gfn_set_replay": (_status, [c_void_p, POINTER(ReplayParams)]),
+    "fg_gfn_replay_count": (c_size_t, [c_void_p]),
     "fg_gfn_create_with_env": (_status, [POINTER(GFNParams), POINTER(EnvTable), POINTER(c_void_p)]),
     "fg_gfn_external_loss": (_status, [POINTER(ExternalBatch), _float_p, _float_p, _float_p, _float_p, c_size_t,
                                        _float_p]),
