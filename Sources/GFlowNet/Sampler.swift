@@ -74,13 +74,20 @@ extension PolicyEstimator {
     /// loss reuses them instead of recomputing the forward pass (the fast path).
     /// Throws when the environment offers no valid action, exceeds its maximum length, or its reward
     /// fails or is not finite.
+    /// `initialStates` `[b, stateDimension]` replaces s₀ per trajectory (conditional GFlowNets).
     public func sampleTrajectories(environment env: DiscreteEnvironment, batchSize b: Int, options: SamplingOptions,
-                                   rng: inout RandomGenerator, recordGraph: Bool) throws -> (TrajectoryBatch, Variable?) {
+                                   rng: inout RandomGenerator, recordGraph: Bool,
+                                   initialStates: [Int32]? = nil) throws -> (TrajectoryBatch, Variable?) {
         let dim = env.stateDimension, a = actionCount
         var states = [Int32]()
         states.reserveCapacity(b * dim)
         let s0 = env.initialState
-        for _ in 0..<b { states += s0 }
+        if let initialStates {
+            precondition(initialStates.count == b * dim, "initialStates must be [batchSize, stateDimension]")
+            states = initialStates
+        } else {
+            for _ in 0..<b { states += s0 }
+        }
         var active = Array(0..<b)
         var previous = [Int](repeating: -1, count: b)
         var rows = VisitedRows()
