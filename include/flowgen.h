@@ -487,6 +487,59 @@ fg_status fg_gfn_set_replay(fg_gfn *gfn, const fg_gfn_replay_params *replay);
 
 /** Items currently stored in the replay buffer (0 without one or for NULL). */
 size_t fg_gfn_replay_count(const fg_gfn *gfn);
+/* Conditional GFlowNets: one policy samples x with probability R(x | c)/Z(c) for any condition
+ * vector c (condition_dim floats). The policy input is the HyperGrid encoding followed by c; log Z(c)
+ * is a small MLP of c (condition_dim -> 32 ReLU -> 1, trained with params->log_z_learning_rate).
+ * Objectives TB (conditional log Z), DB, SubTB (the log F head sees c) and ZVar; FM is refused. */
+typedef struct fg_gfn_cond fg_gfn_cond;
+
+/** Conditional log reward: writes log R(x_i | c_i) for n_states HyperGrid cells states [n_states,
+ *  state_dim] with their conditions [n_states, condition_dim] into out_log_rewards [n_states]; values
+ *  must be finite. Return 0 on success; non-zero aborts the call with FG_ERR_CALLBACK (message from
+ *  fg_gfn_set_callback_error) and leaves the GFlowNet unchanged. */
+typedef int32_t (*fg_gfn_cond_log_reward_fn)(const int32_t *states, const float *conditions, size_t n_states,
+                                             size_t state_dim, size_t condition_dim, double *out_log_rewards,
+                                             void *user_data);
+
+/** Creates a conditional GFlowNet on the HyperGrid of params (ndim, height; r0/r1/r2 validated but
+ *  unused) with condition_dim (1 ... 4096) condition entries and the reward log_reward (user_data
+ *  borrowed until fg_gfn_cond_free). The caller owns *out. Errors: as fg_gfn_create,
+ *  FG_ERR_NULL_ARGUMENT (log_reward, out), FG_ERR_INVALID_ARGUMENT (condition_dim, loss FM). */
+fg_status fg_gfn_cond_create(const fg_gfn_params *params, uint32_t condition_dim, fg_gfn_cond_log_reward_fn log_reward,
+                             void *user_data, fg_gfn_cond **out);
+
+/** Releases a conditional GFlowNet. NULL is accepted. */
+void fg_gfn_cond_free(fg_gfn_cond *gfn);
+
+/** Trains on n_trajectories trajectories (ceil(n / batch_size) steps); each trajectory's condition is
+ *  drawn uniformly from conditions [n_conditions, condition_dim] (finite). progress and out_loss as in
+ *  fg_gfn_train; a failing step changes nothing. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT
+ *  (n_conditions or n_trajectories zero or too large), FG_ERR_NON_FINITE, FG_ERR_CALLBACK,
+ *  FG_ERR_CANCELLED, FG_ERR_NUMERICAL. */
+fg_status fg_gfn_cond_train(fg_gfn_cond *gfn, const float *conditions, size_t n_conditions, uint64_t n_trajectories,
+                            fg_progress_fn progress, void *user_data, float *out_loss);
+
+/** Samples k (1 ... 2^24) terminal cells given condition [condition_dim] into dst_states [k, state_dim]
+ *  (size query with dst_states NULL, as fg_gfn_sample). Errors: FG_ERR_NULL_ARGUMENT,
+ *  FG_ERR_INVALID_ARGUMENT, FG_ERR_NON_FINITE, FG_ERR_BUFFER_TOO_SMALL, FG_ERR_CALLBACK. */
+fg_status fg_gfn_cond_sample(fg_gfn_cond *gfn, const float *condition, size_t k, uint64_t seed, int32_t *dst_states,
+                             size_t dst_len, size_t *out_len);
+
+/** Exact P_T(x | c) over all cells (order of fg_gfn_exact_distribution) into dst [state_count]
+ *  (size query with dst NULL). Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_NON_FINITE, FG_ERR_BUFFER_TOO_SMALL,
+ *  FG_ERR_INVALID_ARGUMENT (more than 2^24 states). */
+fg_status fg_gfn_cond_exact_distribution(fg_gfn_cond *gfn, const float *condition, float *dst, size_t dst_len,
+                                         size_t *out_len);
+
+/** R(x | c)/Z(c) over all cells (same order and errors as fg_gfn_cond_exact_distribution, plus
+ *  FG_ERR_CALLBACK). */
+fg_status fg_gfn_cond_target_distribution(fg_gfn_cond *gfn, const float *condition, float *dst, size_t dst_len,
+                                          size_t *out_len);
+
+/** The learned log Z(c) into *out_log_z and (when out_log_z_true is not NULL; needs at most 2^24 states)
+ *  the true log sum_x R(x | c). Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_NON_FINITE, FG_ERR_CALLBACK,
+ *  FG_ERR_INVALID_ARGUMENT. */
+fg_status fg_gfn_cond_log_z(fg_gfn_cond *gfn, const float *condition, float *out_log_z, double *out_log_z_true);
 /* ---- (end of GFlowNet API extensions) ---- */
 /* (end of GFlowNet section) */
 

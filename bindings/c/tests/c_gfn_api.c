@@ -356,6 +356,75 @@ static void test_replay(void) {
     fg_gfn_free(gfn);
 }
 
+/* log R(x | c) = c * x0 (one condition entry); fails when *user_data is non-zero. */
+static int32_t cond_reward(const int32_t *states, const float *conditions, size_t n, size_t dim, size_t cdim,
+                           double *out, void *ud) {
+    if (*(int *)ud) {
+        fg_gfn_set_callback_error("conditional reward refused");
+        return 2;
+    }
+    if (cdim != 1) return 3;
+    for (size_t i = 0; i < n; i++) out[i] = (double)conditions[i] * states[i * dim];
+    return 0;
+}
+
+static void test_conditional(void) {
+    SECTION("fg_gfn_cond_*: training, exact distributions, log Z(c), misuse");
+    int fail = 0;
+    fg_gfn_params p = fg_gfn_default_params();
+    p.ndim = 2;
+    p.height = 4;
+    p.hidden_width = 64;
+    p.seed = 3;
+    fg_gfn_cond *gfn = NULL;
+    REQUIRE_OK(fg_gfn_cond_create(&p, 1, cond_reward, &fail, &gfn));
+    const float set[2] = {1.0f, -1.0f};
+    float loss = 0;
+    EXPECT_OK(fg_gfn_cond_train(gfn, set, 2, 4800, NULL, NULL, &loss));
+    for (int k = 0; k < 2; k++) {
+        float learned[16], target[16];
+        size_t n = 0;
+        EXPECT_OK(fg_gfn_cond_exact_distribution(gfn, &set[k], learned, 16, &n));
+        EXPECT_OK(fg_gfn_cond_target_distribution(gfn, &set[k], target, 16, &n));
+        double l1 = 0;
+        for (int i = 0; i < 16; i++) l1 += fabs((double)learned[i] - target[i]);
+        float z = 0;
+        double z_true = 0;
+        EXPECT_OK(fg_gfn_cond_log_z(gfn, &set[k], &z, &z_true));
+        /* log Z(c) = 2 log(sum_{x0} e^{c x0}) / ... : x1 contributes log 4, x0 log sum_{v<4} e^{c v}. */
+        double expected = log(4.0) + log(1 + exp(set[k]) + exp(2 * set[k]) + exp(3 * set[k]));
+        CHECKF(fabs(z_true - expected) < 1e-9, "true log Z %g vs %g", z_true, expected);
+        CHECKF(l1 < 0.08 && fabs(z - z_true) < 0.08, "condition %g: l1 %g, log Z %g vs %g", set[k], l1, z, z_true);
+    }
+    int32_t cells[8];
+    size_t len = 0;
+    EXPECT_OK(fg_gfn_cond_sample(gfn, &set[0], 4, 1, cells, 8, &len));
+    CHECK(len == 8);
+    EXPECT_STATUS(FG_ERR_BUFFER_TOO_SMALL, fg_gfn_cond_sample(gfn, &set[0], 4, 1, cells, 7, &len));
+    const float bad = NAN;
+    EXPECT_STATUS(FG_ERR_NON_FINITE, fg_gfn_cond_train(gfn, &bad, 1, 16, NULL, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_NON_FINITE, fg_gfn_cond_log_z(gfn, &bad, &loss, NULL));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_cond_train(gfn, set, 0, 16, NULL, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_gfn_cond_train(gfn, NULL, 1, 16, NULL, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_gfn_cond_exact_distribution(gfn, NULL, NULL, 0, &len));
+    float before[16], after[16];
+    size_t n = 0;
+    EXPECT_OK(fg_gfn_cond_exact_distribution(gfn, &set[0], before, 16, &n));
+    fail = 1;
+    EXPECT_STATUS(FG_ERR_CALLBACK, fg_gfn_cond_train(gfn, set, 2, 16, NULL, NULL, NULL));
+    CHECKF(strstr(fg_test_last_message, "conditional reward refused") != NULL, "message: %s", fg_test_last_message);
+    fail = 0;
+    EXPECT_OK(fg_gfn_cond_exact_distribution(gfn, &set[0], after, 16, &n));
+    CHECK(memcmp(before, after, sizeof before) == 0);
+    fg_gfn_cond_free(gfn);
+    fg_gfn_cond_free(NULL);
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_gfn_cond_create(&p, 1, NULL, NULL, &gfn));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_cond_create(&p, 0, cond_reward, &fail, &gfn));
+    p.loss = FG_GFN_LOSS_FM;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_cond_create(&p, 1, cond_reward, &fail, &gfn));
+    CHECK(gfn == NULL);
+}
+
 int main(void) {
     fg_test_install_handlers();
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -365,5 +434,6 @@ int main(void) {
     test_failing_callbacks();
     test_env_misuse();
     test_replay();
+    test_conditional();
     return fg_test_finish("c_gfn_api");
 }

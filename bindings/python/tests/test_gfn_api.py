@@ -8,6 +8,7 @@ import pytest
 from flowgen import constants as C
 from flowgen import FlowgenError
 from flowgen._sig_gfn_api import ExternalBatch
+from flowgen import _sig_gfn_api as G
 from flowgen.gfn_external import trajectory_loss
 
 
@@ -367,3 +368,65 @@ def test_replay_misuse(lib):
             p.ratio = float("nan")
             _expect(lib, lib.fg_gfn_set_replay(handle, ctypes.byref(p)), C.ERR_INVALID_ARGUMENT)
             assert lib.fg_gfn_set_replay(handle, None) == C.OK
+
+
+# ------------------------------------------------------------------------------------------------
+# Conditional GFlowNets
+# ------------------------------------------------------------------------------------------------
+
+from flowgen.gfn_cond import ConditionalGFlowNet  # noqa: E402
+
+
+def _cond_reward(states, conditions):
+    # c = (1, 0): a tilt towards large x0; c = (0, 1): towards large x1.
+    return 0.5 * conditions[:, 0] * states[:, 0] + 0.5 * conditions[:, 1] * states[:, 1]
+
+
+def test_conditional_gflownet_learns_both_targets():
+    with ConditionalGFlowNet(2, _cond_reward, ndim=2, height=5, hidden_width=64, batch_size=16, seed=1) as gfn:
+        gfn.train(6400, [[1, 0], [0, 1]])
+        for cond in ([1, 0], [0, 1]):
+            learned, target = gfn.exact_distribution(cond), gfn.target_distribution(cond)
+            l1 = float(np.abs(learned - target).sum())
+            z, z_true = gfn.log_z(cond)
+            assert l1 < 0.08, (cond, l1)
+            assert abs(z - z_true) < 0.08, (cond, z, z_true)
+        s0 = gfn.sample(300, [1, 0], seed=1)
+        s1 = gfn.sample(300, [0, 1], seed=1)
+        assert s0[:, 0].mean() > s0[:, 1].mean() + 0.5 and s1[:, 1].mean() > s1[:, 0].mean() + 0.5
+
+
+def test_conditional_gflownet_errors(lib):
+    calls = []
+
+    def reward(states, conditions):
+        calls.append(len(states))
+        if len(calls) > 2:
+            raise KeyError("stop")
+        return np.zeros(len(states))
+
+    with ConditionalGFlowNet(1, reward, ndim=2, height=4, hidden_width=16, batch_size=4) as gfn:
+        gfn.train(8, [[0.0]])
+        before = gfn.exact_distribution([0.0])
+        with pytest.raises(KeyError):
+            gfn.train(4, [[0.0]])
+        np.testing.assert_array_equal(gfn.exact_distribution([0.0]), before)
+        with pytest.raises(FlowgenError) as info:
+            gfn.train(4, [[float("nan")]])
+        assert info.value.status == C.ERR_NON_FINITE
+        with pytest.raises(FlowgenError) as info:
+            gfn.sample(3, [1.0, 2.0])
+        assert info.value.status == C.ERR_SHAPE_MISMATCH
+    with pytest.raises(FlowgenError) as info:
+        ConditionalGFlowNet(1, reward, loss="fm")
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
+    with pytest.raises(FlowgenError) as info:
+        ConditionalGFlowNet(0, reward)
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
+    out = ctypes.c_void_p()
+    _expect(lib, lib.fg_gfn_cond_create(None, 1, ctypes.cast(None, G.CondLogRewardFn), None, ctypes.byref(out)),
+            C.ERR_NULL_ARGUMENT)
+    z = ctypes.c_float()
+    _expect(lib, lib.fg_gfn_cond_log_z(None, None, ctypes.byref(z), None), C.ERR_NULL_ARGUMENT)
+    _expect(lib, lib.fg_gfn_cond_train(None, None, 1, 1, ctypes.cast(None, G._ProgressFn), None, None), C.ERR_NULL_ARGUMENT)
+    lib.fg_gfn_cond_free(None)
