@@ -117,6 +117,10 @@ struct GFlowNetTrain: ParsableCommand {
             ("traj_per_s", .number(Double(seen) / Swift.max(trainSeconds, 1e-9))),
             ("threads", .number(Double(BLAS.threadCount))),
         ]
+        if let r = trainer.replay?.configuration {
+            fields += [("replay", .number(Double(r.capacity))), ("replay_ratio", .number(Double(r.ratio))),
+                       ("replay_kind", .string(r.kind.name))]
+        }
         if enumerable {
             let m = try trainer.metrics()
             fields += [("l1", .number(m.l1)), ("tv", .number(m.tv)), ("jsd", .number(m.jsd)), ("log_z", .number(m.logZ)),
