@@ -34,6 +34,10 @@ public func fg_gfn_cond_create(_ params: UnsafePointer<fg_gfn_params>?, _ condit
             throw CAPIError.invalid("condition_dim must be in 1…4096, got \(conditionDim)")
         }
         let c = Int(conditionDim), dim = grid.stateDimension
+        let probe = ConditionedEnvironment(base: grid, conditionDimension: c) { _, _, n in [Double](repeating: 0, count: n) }
+        if let problem = GFlowNetTrainer.resourceProblem(environment: probe, configuration: config) {
+            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: problem)
+        }
         let reward: ([Int32], [Float], Int) throws -> [Double] = { states, conditions, n in
             var values = [Double](repeating: .nan, count: n)
             guard n > 0 else { return [] }

@@ -209,10 +209,20 @@ public final class ConditionalGFlowNet {
         var local = RandomGenerator(seed: seed)
         environment.conditions = condition
         let s0 = environment.initialState
-        let (batch, _) = try estimator.sampleTrajectories(environment: environment, batchSize: k, options: SamplingOptions(),
-                                                          rng: &local, recordGraph: false,
-                                                          initialStates: (0..<k).flatMap { _ in s0 })
-        return environment.split(batch.terminalStates, k).0
+        // Trajectories per chunk so that one chunk's visited rows stay ≲ 2^24 floats.
+        let perTrajectory = environment.maxTrajectoryLength * (environment.encodingDimension + 2 * configuration.hiddenWidth)
+        let chunk = Swift.max(1, Swift.min(4096, (1 << 24) / Swift.max(1, perTrajectory)))
+        var out = [Int32]()
+        var remaining = k
+        while remaining > 0 {
+            let n = Swift.min(remaining, chunk)
+            let (batch, _) = try estimator.sampleTrajectories(environment: environment, batchSize: n, options: SamplingOptions(),
+                                                              rng: &local, recordGraph: false,
+                                                              initialStates: (0..<n).flatMap { _ in s0 })
+            out += environment.split(batch.terminalStates, n).0
+            remaining -= n
+        }
+        return out
     }
 
     /// Exact P_T(x | c) over the base environment's states (its `stateIndex` order).
@@ -221,8 +231,20 @@ public final class ConditionalGFlowNet {
         environment.conditions = condition
         let dag = try EnumeratedDAG(environment)
         let a = environment.actionCount
-        let output = withoutGradients { estimator(Variable(environment.encodedTensor(dag.states, count: dag.stateCount))) }
-        let probabilities = estimator.forwardLogProbabilities(output, forwardMask: dag.forwardMask).value.scalars.map { Double(exp($0)) }
+        // Forward passes in chunks of ≲ 2^24 floats.
+        let dim = environment.stateDimension
+        let chunk = Swift.max(1, Swift.min(4096, (1 << 24) / Swift.max(1, environment.encodingDimension + 2 * configuration.hiddenWidth)))
+        var probabilities = [Double]()
+        probabilities.reserveCapacity(dag.stateCount * a)
+        var start = 0
+        while start < dag.stateCount {
+            let n = Swift.min(chunk, dag.stateCount - start)
+            let states = Array(dag.states[(start * dim)..<((start + n) * dim)])
+            let output = withoutGradients { estimator(Variable(environment.encodedTensor(states, count: n))) }
+            let mask = Array(dag.forwardMask[(start * a)..<((start + n) * a)])
+            probabilities += estimator.forwardLogProbabilities(output, forwardMask: mask).value.scalars.map { Double(exp($0)) }
+            start += n
+        }
         precondition(probabilities.count == dag.stateCount * a)
         try environment.throwIfFailed()
         return exactTerminatingDistribution(dag: dag, forwardProbabilities: probabilities)
