@@ -354,6 +354,10 @@ fg_status fg_gfn_set_callback_error(const char *message);
  *                  residual drives F~(x) to 1 (FL-DB with FG_GFN_LOSS_DB, FL-SubTB with
  *                  FG_GFN_LOSS_SUBTB);
  *   log_r[b]     = log R(x_b).
+ * Incomplete trajectories (complete[b] == 0; DB and SubTB, typically forward-looking): lengths[b] = n
+ * <= T - 1 ordinary transitions s_0 -> ... -> s_n without exit; log_pf[t], log_pb[t] for t < n and
+ * log_f[t], energies[t] for t <= n; log_r[b] is ignored; the residuals are those of the
+ * sub-trajectories between the n + 1 states (no sink), SubTB weights normalised within the trajectory.
  * Entries outside these ranges are ignored (they may hold anything, NaN included) and receive
  * gradient 0. Residuals and weights are exactly those of fg_gfn_train's objectives (squared penalty):
  * TB mean_b (log Z + sum log P_F - log R - sum log P_B)^2; DB mean over transitions; SubTB with the
@@ -374,6 +378,8 @@ typedef struct fg_gfn_external_batch {
     const uint32_t *lengths;    /* [B], each in 1 ... T, required */
     float log_z;                /* TB: log Z (finite; default 0) */
     float lambda;               /* SubTB lambda in (0, 1] (default 0.9) */
+    const uint8_t *complete;    /* [B] or NULL (all complete): 0 marks an incomplete trajectory (DB and SubTB
+                                   only; see above) */
 } fg_gfn_external_batch;
 
 /** Default input (struct_size filled, loss TB, lambda 0.9, log_z 0, every pointer NULL, sizes 0). */

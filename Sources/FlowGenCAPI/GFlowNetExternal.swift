@@ -52,7 +52,8 @@ func externalBatch(_ pointer: UnsafePointer<fg_gfn_external_batch>) throws -> (E
         logF: p.log_f.map { Array(UnsafeBufferPointer(start: $0, count: n)) },
         energies: p.energies.map { Array(UnsafeBufferPointer(start: $0, count: n)) },
         logRewards: Array(UnsafeBufferPointer(start: logR, count: b)),
-        lengths: UnsafeBufferPointer(start: lengths, count: b).map { Int($0) })
+        lengths: UnsafeBufferPointer(start: lengths, count: b).map { Int($0) },
+        complete: p.complete.map { UnsafeBufferPointer(start: $0, count: b).map { $0 != 0 } })
     if let issue = batch.issue(for: objective) {
         switch issue.kind {
         case .invalid: throw CAPIError.invalid("batch: \(issue.message)")

@@ -131,6 +131,48 @@ final class ExternalPolicyLossTests: XCTestCase {
         }
     }
 
+    /// Incomplete trajectories (no exit, no reward; forward-looking training on partial trajectories):
+    /// hand values for DB and SubTB, a mixed batch is the mean of its parts, and gradients match.
+    func testIncompleteTrajectories() {
+        let (p0, p1, b0, b1, f0, f1, f2, e0, e1, e2): (Float, Float, Float, Float, Float, Float, Float, Float, Float, Float) =
+            (-0.4, -0.9, -0.3, -0.2, 1.1, 0.6, 0.2, 0.3, -0.1, 0.5)
+        // T = 3, B = 1, n = 2 transitions s0 → s1 → s2 (incomplete): log F at rows 0…2.
+        var inc = ExternalTrajectoryBatch(maxLength: 3, batchSize: 1, logPF: [p0, p1, .nan], logPB: [b0, b1, .nan],
+                                          logF: [f0, f1, f2], energies: [e0, e1, e2], logRewards: [.nan], lengths: [2],
+                                          complete: [false])
+        XCTAssertNil(inc.problem(for: .detailedBalance))
+        let g0 = f0 - e0, g1 = f1 - e1, g2 = f2 - e2                 // log F = log F̃ − E
+        let d01 = g0 + p0 - b0 - g1, d12 = g1 + p1 - b1 - g2, d02 = g0 + p0 + p1 - b0 - b1 - g2
+        XCTAssertEqual(externalPolicyLoss(inc, objective: .detailedBalance).loss, (d01 * d01 + d12 * d12) / 2, accuracy: 1e-6)
+        let lambda: Float = 0.6
+        XCTAssertEqual(externalPolicyLoss(inc, objective: .subTrajectoryBalance(lambda: lambda)).loss,
+                       (d01 * d01 + d12 * d12 + lambda * d02 * d02) / (2 + lambda), accuracy: 1e-6)
+        checkGradients(inc, .subTrajectoryBalance(lambda: lambda))
+        checkGradients(inc, .detailedBalance)
+        // Mixed with a complete trajectory: SubTB is the mean over trajectories of each alone.
+        let comp = ExternalTrajectoryBatch(maxLength: 3, batchSize: 1, logPF: [-0.7, -0.2, -1.1], logPB: [-0.5, -0.6, .nan],
+                                           logF: [0.9, 0.4, 0.1], energies: [0.2, 0.1, 0.0], logRewards: [-0.3], lengths: [3])
+        let mixed = ExternalTrajectoryBatch(maxLength: 3, batchSize: 2,
+                                            logPF: [comp.logPF[0], p0, comp.logPF[1], p1, comp.logPF[2], .nan],
+                                            logPB: [comp.logPB[0], b0, comp.logPB[1], b1, .nan, .nan],
+                                            logF: [0.9, f0, 0.4, f1, 0.1, f2], energies: [0.2, e0, 0.1, e1, 0.0, e2],
+                                            logRewards: [-0.3, .nan], lengths: [3, 2], complete: [true, false])
+        let sub = ExternalPolicyObjective.subTrajectoryBalance(lambda: lambda)
+        XCTAssertEqual(externalPolicyLoss(mixed, objective: sub).loss,
+                       (externalPolicyLoss(comp, objective: sub).loss + externalPolicyLoss(inc, objective: sub).loss) / 2, accuracy: 1e-6)
+        // DB weights by transitions: 3 complete + 2 incomplete.
+        XCTAssertEqual(externalPolicyLoss(mixed, objective: .detailedBalance).loss,
+                       (3 * externalPolicyLoss(comp, objective: .detailedBalance).loss + 2 * externalPolicyLoss(inc, objective: .detailedBalance).loss) / 5,
+                       accuracy: 1e-6)
+        checkGradients(mixed, sub)
+        // Problems: TB cannot use incomplete trajectories; n must leave room for log F(s_n).
+        var tb = inc
+        tb.logF = nil; tb.energies = nil
+        XCTAssertEqual(tb.issue(for: .trajectoryBalance(logZ: 0))?.kind, .invalid)
+        inc.lengths = [3]
+        XCTAssertEqual(inc.issue(for: .detailedBalance)?.kind, .invalid)
+    }
+
     func testProblemsAreReported() {
         var b = tinyBatch()
         b.logPF[1] = .nan                 // inside trajectory 1

@@ -58,6 +58,7 @@ class ExternalBatch(Structure):
         ("lengths", POINTER(c_uint32)),
         ("log_z", c_float),
         ("lambda_", c_float),
+        ("complete", POINTER(c_uint8)),
     ]
 
 

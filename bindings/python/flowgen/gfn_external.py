@@ -34,7 +34,7 @@ def _matrix(name, value, batch_first):
 
 
 def trajectory_loss(log_pf, log_pb, log_r, lengths, *, loss="tb", log_f=None, energies=None, log_z=0.0,
-                    lambda_=0.9, batch_first=False):
+                    lambda_=0.9, complete=None, batch_first=False):
     """The GFlowNet loss of B trajectories and its gradients.
 
     Args:
@@ -43,6 +43,8 @@ def trajectory_loss(log_pf, log_pb, log_r, lengths, *, loss="tb", log_f=None, en
         loss: "tb", "db", "subtb" or "zvar". log_f: [T, B] log F(s_t) (DB/SubTB only).
         energies: [T, B] E(s_t) for the forward-looking form (DB/SubTB): log F = log_f - E, the sink
             keeps F(s_f) = R(x). log_z: TB's log Z. lambda_: SubTB lambda in (0, 1].
+        complete: optional [B] booleans; False marks an incomplete trajectory (DB/SubTB only): lengths[b]
+            = n <= T - 1 transitions without exit, log_f/energies given for rows 0 ... n, log_r[b] ignored.
         batch_first: arrays are [B, T] instead of [T, B] (gradients come back the same way).
     Returns:
         (loss, grads) with grads a dict of float32 arrays "log_pf", "log_pb" (and "log_f" when given)
@@ -81,6 +83,11 @@ def trajectory_loss(log_pf, log_pb, log_r, lengths, *, loss="tb", log_f=None, en
         batch.energies = extra["energies"].ctypes.data_as(_f32p)
     batch.log_r = r.ctypes.data_as(_f32p)
     batch.lengths = n.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32))
+    if complete is not None:
+        flags = np.ascontiguousarray(np.asarray(complete).reshape(-1).astype(bool).astype(np.uint8))
+        if flags.shape[0] != b:
+            raise ShapeMismatchError(_c.ERR_SHAPE_MISMATCH, "complete needs %d entries; got %d" % (b, flags.shape[0]))
+        batch.complete = flags.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
     batch.log_z = _real("log_z", log_z)
     batch.lambda_ = _real("lambda_", lambda_)
 

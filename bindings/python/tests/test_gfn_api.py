@@ -96,6 +96,32 @@ def test_subtb_and_forward_looking_match_numpy_and_finite_differences():
             assert grad[t, j] == pytest.approx((lp - lm) / (2 * h), abs=2e-3), (name, t, j)
 
 
+def test_incomplete_trajectories_match_numpy():
+    rng = np.random.default_rng(7)
+    t, b = 5, 3
+    pf, pb = rng.normal(-1, .3, (t, b)).astype(np.float32), rng.normal(-.5, .3, (t, b)).astype(np.float32)
+    f, e = rng.normal(0, 1, (t, b)).astype(np.float32), rng.normal(0, .5, (t, b)).astype(np.float32)
+    lengths, complete = np.array([4, 3, 2]), np.array([False, True, False])
+    r = np.array([np.nan, 0.3, np.nan], np.float32)
+    loss, g = trajectory_loss(pf, pb, r, lengths, loss="subtb", log_f=f, energies=e, lambda_=0.7, complete=complete)
+    lam, total = 0.7, 0.0
+    for j, n in enumerate(lengths):
+        flows = list(f[:, j] - e[:, j])
+        if complete[j]:
+            flows = flows[:n] + [r[j]]
+        steps = [pf[k, j] - (pb[k, j] if (k < n - 1 or not complete[j]) else 0) for k in range(n)]
+        norm = sum((n - m) * lam ** m for m in range(n))
+        for i in range(n):
+            for k in range(i + 1, n + 1):
+                d = flows[i] + sum(steps[i:k]) - flows[k]
+                total += lam ** (k - i - 1) * d * d / norm
+    assert loss == pytest.approx(total / b, rel=1e-5)
+    assert g["log_f"][4, 0] != 0 and g["log_f"][3, 1] == 0     # s_n of an incomplete one has a flow
+    with pytest.raises(FlowgenError) as info:
+        trajectory_loss(pf, pb, r, lengths, loss="tb", complete=complete)
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
+
+
 def test_batch_first_and_zvar_db():
     pf, pb, f, _, r, lengths = _random_batch(3)
     a, ga = trajectory_loss(pf, pb, r, lengths, loss="db", log_f=f)
