@@ -390,6 +390,215 @@ fg_status fg_gfn_load_with_reward(const char *path, fg_gfn_log_reward_fn log_rew
 /** From inside a failing callback: sets the message reported by fg_last_error() once the flowgen call
  *  returns FG_ERR_CALLBACK (copied; NULL clears it). Returns FG_OK. */
 fg_status fg_gfn_set_callback_error(const char *message);
+/* ---- GFlowNet API extensions (external policies, user environments, replay) ---------------- */
+
+/* External-policy mode: the GFlowNet objectives evaluated on log-probabilities computed by any
+ * outside model (e.g. a PyTorch policy), with their gradients with respect to those arrays.
+ *
+ * Layout: every per-step array is time-major [T, B] (row-major, entry (t, b) at t * B + b). Trajectory
+ * b has lengths[b] = n transitions s_0 -> ... -> s_{n-1} = x -> s_f, the last being exit:
+ *   log_pf[t, b] = log P_F(s_{t+1} | s_t) for t < n (t = n - 1: the exit probability);
+ *   log_pb[t, b] = log P_B(s_t | s_{t+1}) for t < n - 1 (the exit transition has no P_B);
+ *   log_f[t, b]  = log F(s_t) for t < n (DB and SubTB only);
+ *   energies[t, b] = E(s_t) for t < n (optional, DB and SubTB only): forward-looking
+ *                  reparameterisation (Pan et al. 2023) log F(s_t) = log_f[t, b] - E(s_t), i.e. log_f
+ *                  holds log F~(s_t); the sink keeps F(s_f) = R(x), so with E(x) = -log R(x) the exit
+ *                  residual drives F~(x) to 1 (FL-DB with FG_GFN_LOSS_DB, FL-SubTB with
+ *                  FG_GFN_LOSS_SUBTB);
+ *   log_r[b]     = log R(x_b).
+ * Incomplete trajectories (complete[b] == 0; DB and SubTB, typically forward-looking): lengths[b] = n
+ * <= T - 1 ordinary transitions s_0 -> ... -> s_n without exit; log_pf[t], log_pb[t] for t < n and
+ * log_f[t], energies[t] for t <= n; log_r[b] is ignored; the residuals are those of the
+ * sub-trajectories between the n + 1 states (no sink), SubTB weights normalised within the trajectory.
+ * Entries outside these ranges are ignored (they may hold anything, NaN included) and receive
+ * gradient 0. Residuals and weights are exactly those of fg_gfn_train's objectives (squared penalty):
+ * TB mean_b (log Z + sum log P_F - log R - sum log P_B)^2; DB mean over transitions; SubTB with the
+ * geometric-within weighting; ZVar (VarGrad) without log Z. */
+
+/** Input of fg_gfn_external_loss. Start from fg_gfn_external_default_batch(). Pointers are borrowed
+ *  for the duration of the call only. */
+typedef struct fg_gfn_external_batch {
+    uint32_t struct_size;       /* sizeof(fg_gfn_external_batch) of the caller's header */
+    uint32_t loss;              /* FG_GFN_LOSS_TB, _DB, _SUBTB or _ZVAR (default TB); FM is refused */
+    uint64_t max_length;        /* T >= 1, rows of every [T, B] array; T * B <= 2^30 */
+    uint64_t batch_size;        /* B >= 1 trajectories; SubTB needs (T + 1)^2 * B <= 2^27 */
+    const float *log_pf;        /* [T, B], required */
+    const float *log_pb;        /* [T, B], required (pass zeros for a uniform P_B you do not model) */
+    const float *log_f;         /* [T, B]: required by DB and SubTB, must be NULL for TB and ZVar */
+    const float *energies;      /* [T, B] or NULL: forward-looking DB / SubTB (see above) */
+    const float *log_r;         /* [B], finite, required */
+    const uint32_t *lengths;    /* [B], each in 1 ... T, required */
+    float log_z;                /* TB: log Z (finite; default 0) */
+    float lambda;               /* SubTB lambda in (0, 1] (default 0.9) */
+    const uint8_t *complete;    /* [B] or NULL (all complete): 0 marks an incomplete trajectory (DB and SubTB
+                                   only; see above) */
+} fg_gfn_external_batch;
+
+/** Default input (struct_size filled, loss TB, lambda 0.9, log_z 0, every pointer NULL, sizes 0). */
+fg_gfn_external_batch fg_gfn_external_default_batch(void);
+
+/** Evaluates the loss of batch and, for every non-NULL gradient buffer, its gradient with respect to
+ *  that array ([T, B], same layout; 0 at ignored entries): grad_log_pf, grad_log_pb, grad_log_f (DB,
+ *  SubTB; with energies: the gradient with respect to log F~). Each non-NULL buffer must hold grad_len
+ *  >= T * B floats. *out_grad_log_z (may be NULL) receives d loss / d log Z (TB; 0 otherwise).
+ *  *out_loss (required) receives the loss. Deterministic; no state is kept.
+ *  Errors: FG_ERR_NULL_ARGUMENT (batch, out_loss, a required array), FG_ERR_STRUCT_SIZE,
+ *  FG_ERR_UNKNOWN_ENUM (loss), FG_ERR_INVALID_ARGUMENT (FM, T or B zero, a length outside 1 ... T,
+ *  lambda outside (0, 1], log_f given for TB/ZVar or energies without log_f),
+ *  FG_ERR_NON_FINITE (NaN/inf inside a trajectory, in log_r or log_z), FG_ERR_BUFFER_TOO_SMALL
+ *  (grad_len < T * B with a gradient buffer), FG_ERR_OUT_OF_MEMORY (T * B or SubTB size too large). */
+fg_status fg_gfn_external_loss(const fg_gfn_external_batch *batch, float *out_loss, float *grad_log_pf,
+                               float *grad_log_pb, float *grad_log_f, size_t grad_len,
+                               float *out_grad_log_z);
+/* User environments: a complete environment implemented by the caller through batched callbacks.
+ * States are int32 vectors of state_dim entries passed as row-major arrays [n_states, state_dim].
+ * There are n_actions forward actions; the last (n_actions - 1) is exit, which ends the trajectory
+ * and makes the current state the terminal object x. Backward action a (0 ... n_actions - 2) undoes
+ * forward action a. The transitions must form a DAG (no cycles); max_length bounds every trajectory.
+ * Every callback returns 0 on success; non-zero aborts the flowgen call that invoked it with
+ * FG_ERR_CALLBACK and the message set with fg_gfn_set_callback_error (if any); the GFlowNet is then
+ * unchanged (no optimizer step, generator and counters restored) and usable. Callbacks run on the
+ * calling thread, batched over all trajectories of a step; pointers are valid during the call only.
+ * flowgen validates what they return: a state whose forward mask allows nothing, a transition taken
+ * whose child's backward mask does not allow the same action or whose backward_step does not give the
+ * parent back ("masks disagree with step"), a non-finite encoding, or a non-finite log reward abort the
+ * call (FG_ERR_CALLBACK with the reason; FG_ERR_NON_FINITE for log rewards). */
+
+/** Masks: writes [n_states, width] bytes (1 = allowed, 0 = not) to out_mask; width = n_actions for
+ *  forward masks (exit last), n_actions - 1 for backward masks (the parents; all 0 at s0). */
+typedef int32_t (*fg_gfn_env_mask_fn)(const int32_t *states, size_t n_states, uint8_t *out_mask, void *user_data);
+
+/** Transitions: applies action actions[i] (a valid non-exit action of state i) to each state and
+ *  writes the results [n_states, state_dim] to out_states (step: children; backward_step: parents). */
+typedef int32_t (*fg_gfn_env_step_fn)(const int32_t *states, const int32_t *actions, size_t n_states,
+                                      int32_t *out_states, void *user_data);
+
+/** Policy input: writes [n_states, encoding_dim] finite floats to out (e.g. one-hot codes). */
+typedef int32_t (*fg_gfn_env_encode_fn)(const int32_t *states, size_t n_states, float *out, void *user_data);
+
+/** Enumeration: writes all n_states states [n_states, state_dim] to out_states, in a topological order
+ *  of the DAG (every state after all its parents); state i of this list is state i of
+ *  fg_gfn_exact_distribution / fg_gfn_target_distribution. */
+typedef int32_t (*fg_gfn_env_all_states_fn)(int32_t *out_states, void *user_data);
+
+/** A user environment for fg_gfn_create_with_env (copied at creation; user_data is borrowed until
+ *  fg_gfn_free). Start from fg_gfn_env_default(). */
+typedef struct fg_gfn_env {
+    uint32_t struct_size;        /* sizeof(fg_gfn_env) of the caller's header */
+    uint32_t state_dim;          /* entries per state, 1 ... 65536 */
+    uint32_t n_actions;          /* forward actions including exit (the last), 2 ... 65536 */
+    uint32_t encoding_dim;       /* floats per encoded state (policy input width), 1 ... 2^20 */
+    uint32_t max_length;         /* most transitions of one trajectory, exit included, 1 ... 2^20 */
+    uint32_t reserved;           /* 0 */
+    const int32_t *initial_state;        /* s0 [state_dim], copied; required */
+    uint64_t n_states;                   /* number of states when enumerable (1 ... 2^24; exact
+                                            metrics and distributions), 0 when not */
+    fg_gfn_env_mask_fn forward_mask;     /* required */
+    fg_gfn_env_mask_fn backward_mask;    /* required */
+    fg_gfn_env_step_fn step;             /* required */
+    fg_gfn_env_step_fn backward_step;    /* required */
+    fg_gfn_log_reward_fn log_reward;     /* log R(x) of terminal states, finite; required */
+    fg_gfn_env_encode_fn encode;         /* required */
+    fg_gfn_env_all_states_fn all_states; /* required when n_states > 0, else ignored */
+    void *user_data;                     /* passed to every callback */
+} fg_gfn_env;
+
+/** An empty fg_gfn_env (struct_size set, everything else 0/NULL). */
+fg_gfn_env fg_gfn_env_default(void);
+
+/** Creates a GFlowNet on a user environment. params gives the objective and training options
+ *  (params->env, ndim, height, r0, r1, r2 are ignored but must hold valid values, as the defaults
+ *  do; params may be NULL). With n_states > 0 the enumeration is read and checked at once (distinct
+ *  states, s0 listed, every transition leads to a listed state later in the list). Such GFlowNets
+ *  cannot be saved (fg_gfn_save gives FG_ERR_INVALID_ARGUMENT). The caller owns *out (fg_gfn_free).
+ *  Errors: as fg_gfn_create; FG_ERR_NULL_ARGUMENT (env, a required callback or initial_state),
+ *  FG_ERR_STRUCT_SIZE, FG_ERR_INVALID_ARGUMENT (a size outside its range, a bad enumeration),
+ *  FG_ERR_CALLBACK (a callback failed during the checks); *out is NULL on failure. */
+fg_status fg_gfn_create_with_env(const fg_gfn_params *params, const fg_gfn_env *env, fg_gfn **out);
+/* Replay buffers. */
+#define FG_GFN_REPLAY_TRAJECTORY   0  /* whole trajectories, drawn uniformly, FIFO when full */
+#define FG_GFN_REPLAY_BACKWARD     1  /* terminal states, re-expanded into trajectories with the current
+                                         P_B (backward sampling) each time they are replayed */
+#define FG_GFN_REPLAY_PRIORITIZED  2  /* whole trajectories drawn with probability proportional to R(x);
+                                         when full, a better trajectory replaces the lowest-reward one */
+
+/** Replay options of fg_gfn_set_replay. */
+typedef struct fg_gfn_replay_params {
+    uint32_t struct_size;       /* sizeof(fg_gfn_replay_params) */
+    uint32_t kind;              /* FG_GFN_REPLAY_* (default TRAJECTORY) */
+    uint64_t capacity;          /* stored items, 1 ... 2^24; 0 turns replay off (default 0) */
+    float ratio;                /* fraction of each batch replayed, in [0, 1) (default 0.5): a batch holds
+                                   round(ratio * batch_size) replayed trajectories (as many as stored) and
+                                   fresh ones for the rest; the fresh ones are then stored */
+    uint32_t reserved;          /* 0 */
+} fg_gfn_replay_params;
+
+/** Default replay options (struct_size set, replay off: capacity 0, kind TRAJECTORY, ratio 0.5). */
+fg_gfn_replay_params fg_gfn_replay_default_params(void);
+
+/** Sets (replacing any previous buffer, which is emptied) or, with capacity 0 or replay NULL, removes
+ *  the replay buffer used by fg_gfn_train. Losses on replayed trajectories always use the current
+ *  policy's log-probabilities (recomputed each step). The buffer and its options are not saved by
+ *  fg_gfn_save. Errors: FG_ERR_NULL_ARGUMENT (gfn), FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (kind),
+ *  FG_ERR_INVALID_ARGUMENT (capacity > 2^24, ratio outside [0, 1)). */
+fg_status fg_gfn_set_replay(fg_gfn *gfn, const fg_gfn_replay_params *replay);
+
+/** Items currently stored in the replay buffer (0 without one or for NULL). */
+size_t fg_gfn_replay_count(const fg_gfn *gfn);
+/* Conditional GFlowNets: one policy samples x with probability R(x | c)/Z(c) for any condition
+ * vector c (condition_dim floats). The policy input is the HyperGrid encoding followed by c; log Z(c)
+ * is a small MLP of c (condition_dim -> 32 ReLU -> 1, trained with params->log_z_learning_rate).
+ * Objectives TB (conditional log Z), DB, SubTB (the log F head sees c) and ZVar; FM is refused. */
+typedef struct fg_gfn_cond fg_gfn_cond;
+
+/** Conditional log reward: writes log R(x_i | c_i) for n_states HyperGrid cells states [n_states,
+ *  state_dim] with their conditions [n_states, condition_dim] into out_log_rewards [n_states]; values
+ *  must be finite. Return 0 on success; non-zero aborts the call with FG_ERR_CALLBACK (message from
+ *  fg_gfn_set_callback_error) and leaves the GFlowNet unchanged. */
+typedef int32_t (*fg_gfn_cond_log_reward_fn)(const int32_t *states, const float *conditions, size_t n_states,
+                                             size_t state_dim, size_t condition_dim, double *out_log_rewards,
+                                             void *user_data);
+
+/** Creates a conditional GFlowNet on the HyperGrid of params (ndim, height; r0/r1/r2 validated but
+ *  unused) with condition_dim (1 ... 4096) condition entries and the reward log_reward (user_data
+ *  borrowed until fg_gfn_cond_free). The caller owns *out. Errors: as fg_gfn_create,
+ *  FG_ERR_NULL_ARGUMENT (log_reward, out), FG_ERR_INVALID_ARGUMENT (condition_dim, loss FM). */
+fg_status fg_gfn_cond_create(const fg_gfn_params *params, uint32_t condition_dim, fg_gfn_cond_log_reward_fn log_reward,
+                             void *user_data, fg_gfn_cond **out);
+
+/** Releases a conditional GFlowNet. NULL is accepted. */
+void fg_gfn_cond_free(fg_gfn_cond *gfn);
+
+/** Trains on n_trajectories trajectories (ceil(n / batch_size) steps); each trajectory's condition is
+ *  drawn uniformly from conditions [n_conditions, condition_dim] (finite). progress and out_loss as in
+ *  fg_gfn_train; a failing step changes nothing. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT
+ *  (n_conditions or n_trajectories zero or too large), FG_ERR_NON_FINITE, FG_ERR_CALLBACK,
+ *  FG_ERR_CANCELLED, FG_ERR_NUMERICAL. */
+fg_status fg_gfn_cond_train(fg_gfn_cond *gfn, const float *conditions, size_t n_conditions, uint64_t n_trajectories,
+                            fg_progress_fn progress, void *user_data, float *out_loss);
+
+/** Samples k (1 ... 2^24) terminal cells given condition [condition_dim] into dst_states [k, state_dim]
+ *  (size query with dst_states NULL, as fg_gfn_sample). Errors: FG_ERR_NULL_ARGUMENT,
+ *  FG_ERR_INVALID_ARGUMENT, FG_ERR_NON_FINITE, FG_ERR_BUFFER_TOO_SMALL, FG_ERR_CALLBACK. */
+fg_status fg_gfn_cond_sample(fg_gfn_cond *gfn, const float *condition, size_t k, uint64_t seed, int32_t *dst_states,
+                             size_t dst_len, size_t *out_len);
+
+/** Exact P_T(x | c) over all cells (order of fg_gfn_exact_distribution) into dst [state_count]
+ *  (size query with dst NULL). Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_NON_FINITE, FG_ERR_BUFFER_TOO_SMALL,
+ *  FG_ERR_INVALID_ARGUMENT (more than 2^24 states). */
+fg_status fg_gfn_cond_exact_distribution(fg_gfn_cond *gfn, const float *condition, float *dst, size_t dst_len,
+                                         size_t *out_len);
+
+/** R(x | c)/Z(c) over all cells (same order and errors as fg_gfn_cond_exact_distribution, plus
+ *  FG_ERR_CALLBACK). */
+fg_status fg_gfn_cond_target_distribution(fg_gfn_cond *gfn, const float *condition, float *dst, size_t dst_len,
+                                          size_t *out_len);
+
+/** The learned log Z(c) into *out_log_z and (when out_log_z_true is not NULL; needs at most 2^24 states)
+ *  the true log sum_x R(x | c). Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_NON_FINITE, FG_ERR_CALLBACK,
+ *  FG_ERR_INVALID_ARGUMENT. */
+fg_status fg_gfn_cond_log_z(fg_gfn_cond *gfn, const float *condition, float *out_log_z, double *out_log_z_true);
+/* ---- (end of GFlowNet API extensions) ---- */
 /* (end of GFlowNet section) */
 
 /* ================================================================================================

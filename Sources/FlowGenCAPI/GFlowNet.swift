@@ -281,6 +281,9 @@ public func fg_gfn_create_with_reward(_ params: UnsafePointer<fg_gfn_params>?, _
         }
         let (grid, config) = try gfnSetup(params)
         let env = CustomRewardEnvironment(base: grid, logReward: callbackLogReward(logReward, userData, stateDimension: grid.stateDimension))
+        if let problem = GFlowNetTrainer.compatibilityProblem(environment: env, configuration: config) {
+            throw CAPIError.invalid("params.loss: \(problem)")
+        }
         out.pointee = boxGFN(GFlowNetTrainer(environment: env, configuration: config))
     }
 }

@@ -51,6 +51,14 @@ public protocol DiscreteEnvironment: AnyObject {
     /// The mode region of each state (an id ≥ 0, e.g. a HyperGrid corner), −1 for states that are not
     /// modes. Default: each mode state is its own region (its `stateIndex`).
     func modeRegion(_ states: [Int32], count: Int) throws -> [Int]
+    /// Throws (and clears) a failure recorded by a non-throwing requirement, e.g. a failing user
+    /// callback (`CallbackEnvironment`); the default does nothing. The trainer calls it before applying
+    /// or reporting anything computed with the environment.
+    func throwIfFailed() throws
+}
+
+extension DiscreteEnvironment {
+    public func throwIfFailed() throws {}
 }
 
 extension DiscreteEnvironment {

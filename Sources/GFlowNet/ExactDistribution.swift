@@ -31,6 +31,7 @@ public struct EnumeratedDAG {
         }
         stateCount = n; actionCount = a; states = all; self.children = children; forwardMask = mask
         initialIndex = env.stateIndex(env.initialState, count: 1)[0]
+        try env.throwIfFailed()
     }
 }
 

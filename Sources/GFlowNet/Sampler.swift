@@ -74,13 +74,20 @@ extension PolicyEstimator {
     /// loss reuses them instead of recomputing the forward pass (the fast path).
     /// Throws when the environment offers no valid action, exceeds its maximum length, or its reward
     /// fails or is not finite.
+    /// `initialStates` `[b, stateDimension]` replaces s₀ per trajectory (conditional GFlowNets).
     public func sampleTrajectories(environment env: DiscreteEnvironment, batchSize b: Int, options: SamplingOptions,
-                                   rng: inout RandomGenerator, recordGraph: Bool) throws -> (TrajectoryBatch, Variable?) {
+                                   rng: inout RandomGenerator, recordGraph: Bool,
+                                   initialStates: [Int32]? = nil) throws -> (TrajectoryBatch, Variable?) {
         let dim = env.stateDimension, a = actionCount
         var states = [Int32]()
         states.reserveCapacity(b * dim)
         let s0 = env.initialState
-        for _ in 0..<b { states += s0 }
+        if let initialStates {
+            precondition(initialStates.count == b * dim, "initialStates must be [batchSize, stateDimension]")
+            states = initialStates
+        } else {
+            for _ in 0..<b { states += s0 }
+        }
         var active = Array(0..<b)
         var previous = [Int](repeating: -1, count: b)
         var rows = VisitedRows()
@@ -90,6 +97,7 @@ extension PolicyEstimator {
         var t = 0
         while !active.isEmpty {
             guard t < env.maxTrajectoryLength else {
+                try env.throwIfFailed()
                 throw GFlowNetError.invalidConfiguration("a trajectory exceeded the environment's maximum length \(env.maxTrajectoryLength) (exit never chosen)")
             }
             let n = active.count
@@ -104,6 +112,7 @@ extension PolicyEstimator {
             }
             let mask = env.forwardMask(states, count: n)
             for r in 0..<n where !(0..<a).contains(where: { mask[r * a + $0] }) {
+                try env.throwIfFailed()
                 throw GFlowNetError.invalidConfiguration("state \(Array(states[(r * dim)..<((r + 1) * dim)])) has no valid forward action")
             }
             let actions = sampleActions(logits: output.value, actionCount: a, mask: mask, options: options, rng: &rng)
@@ -130,6 +139,7 @@ extension PolicyEstimator {
             active = nextActive
             t += 1
         }
+        try env.throwIfFailed()
         let logRewards = try env.logReward(terminal, count: b)
         for (i, r) in logRewards.enumerated() where !r.isFinite {
             throw GFlowNetError.invalidReward("log reward of terminal state \(Array(terminal[(i * dim)..<((i + 1) * dim)])) is \(r) (rewards must be finite and positive)")

@@ -94,6 +94,8 @@ public final class GFlowNetTrainer {
     public private(set) var lossHistory: [Float] = []
     /// ZVar's log Z estimate (−mean ζ) of the last batch.
     public private(set) var lastLogZEstimate = 0.0
+    /// Optional replay buffer mixed into every training batch (see `ReplayBuffer`; not checkpointed).
+    public var replay: ReplayBuffer?
     private var cachedDAG: EnumeratedDAG?
     private var cachedTarget: (probabilities: [Double], logZ: Double)?
 
@@ -213,12 +215,10 @@ public final class GFlowNetTrainer {
     /// generator and counters are as before). Returns the loss.
     @discardableResult
     public func trainStep() throws -> Float {
-        let savedRNG = rng, savedEstimate = lastLogZEstimate
+        let savedRNG = rng, savedEstimate = lastLogZEstimate, savedReplay = replay?.contents
         let onPolicy = configuration.sampling.isOnPolicy && configuration.objective != .flowMatching
         do {
-            let (batch, recorded) = try estimator.sampleTrajectories(
-                environment: environment, batchSize: configuration.batchSize, options: configuration.sampling,
-                rng: &rng, recordGraph: onPolicy)
+            let (batch, recorded) = try sampleTrainingBatch(onPolicy: onPolicy)
             var newModes: [Int] = []
             if environment.enumeratedStateCount != nil {
                 let modes = try environment.isMode(batch.terminalStates, count: batch.batchSize)
@@ -228,6 +228,7 @@ public final class GFlowNetTrainer {
             let lossValue = configuration.objective.needsStateRewards
                 ? try stateRewardLoss(of: batch, recorded: recorded) : loss(of: batch, recorded: recorded)
             let l = lossValue.value.scalar
+            try environment.throwIfFailed()
             guard l.isFinite else { throw GFlowNetError.numerical(step: step + 1, loss: l) }
             // Nothing below can fail: the step is applied as a whole.
             optimizer.clearGradients()
@@ -240,6 +241,8 @@ public final class GFlowNetTrainer {
         } catch {
             rng = savedRNG
             lastLogZEstimate = savedEstimate
+            if let savedReplay { replay?.contents = savedReplay }
+            try environment.throwIfFailed()   // a recorded callback failure explains the error best
             throw error
         }
     }
@@ -275,6 +278,7 @@ public final class GFlowNetTrainer {
             out += batch.terminalStates
             remaining -= n
         }
+        try environment.throwIfFailed()
         return out
     }
 
@@ -325,6 +329,7 @@ public final class GFlowNetTrainer {
             p += forwardProbabilities(Array(d.states[(start * dim)..<((start + n) * dim)]), count: n).probabilities
             start += n
         }
+        try environment.throwIfFailed()
         return exactTerminatingDistribution(dag: d, forwardProbabilities: p)
     }
 
@@ -361,6 +366,7 @@ public final class GFlowNetTrainer {
         var m = GFlowNetMetrics(l1: dist.l1, tv: dist.tv, jsd: dist.jsd, logZ: estimatedLogZ(), logZTrue: logZTrue,
                                 modesFound: modesFound.count, modeCount: modeCount, trajectories: trajectoriesSeen)
         try addModeRegionsAndCorrelation(&m, dag: d, learned: learned)
+        try environment.throwIfFailed()
         return m
     }
 

@@ -40,6 +40,10 @@ struct GFlowNetTrain: ParsableCommand {
     @Option(help: "BLAS threads (0 = leave OpenBLAS's default).") var threads: Int = 0
     @Option(help: "Write an SVG with target vs learned distributions and the loss curve.") var plot: String?
     @Option(help: "Save a checkpoint (safetensors) after training.") var save: String?
+    @Option(help: "Replay buffer capacity (0 = no replay).") var replay: Int = 0
+    @Option(name: .customLong("replay-ratio"), help: "Fraction of each batch replayed, in [0, 1).") var replayRatio: Float = 0.5
+    @Option(name: .customLong("replay-kind"), help: "Replay kind: trajectory, backward (re-expanded with P_B) or prioritized (∝ R).")
+    var replayKind: String = "trajectory"
 
     func run() throws {
         guard ["hypergrid", "bitseq", "ising", "set"].contains(env) else {
@@ -77,6 +81,12 @@ struct GFlowNetTrain: ParsableCommand {
         if let problem = GFlowNetTrainer.compatibilityProblem(environment: environment, configuration: c) { throw ValidationError(problem) }
         if let problem = GFlowNetTrainer.resourceProblem(environment: environment, configuration: c) { throw ValidationError(problem) }
         let trainer = GFlowNetTrainer(environment: environment, configuration: c)
+        if replay != 0 {
+            guard let kind = ReplayKind(name: replayKind) else { throw ValidationError("--replay-kind \(replayKind): expected trajectory, backward or prioritized") }
+            let r = ReplayConfiguration(kind: kind, capacity: replay, ratio: replayRatio)
+            if let problem = r.problem { throw ValidationError(problem) }
+            trainer.replay = ReplayBuffer(r)
+        }
         let enumerable = environment.enumeratedStateCount != nil
         fputsErr("flowgen gfn train: \(envDescription), \(objective.name), batch \(batch), MLP \(layers)×\(hidden), OpenBLAS \(BLAS.coreName) × \(BLAS.threadCount)\n")
         let steps = (trajectories + batch - 1) / batch
@@ -116,6 +126,10 @@ struct GFlowNetTrain: ParsableCommand {
             ("traj_per_s", .number(Double(seen) / Swift.max(trainSeconds, 1e-9))),
             ("threads", .number(Double(BLAS.threadCount))),
         ]
+        if let r = trainer.replay?.configuration {
+            fields += [("replay", .number(Double(r.capacity))), ("replay_ratio", .number(Double(r.ratio))),
+                       ("replay_kind", .string(r.kind.name))]
+        }
         if enumerable {
             let m = try trainer.metrics()
             fields += [("l1", .number(m.l1)), ("tv", .number(m.tv)), ("jsd", .number(m.jsd)), ("log_z", .number(m.logZ)),

@@ -15,6 +15,7 @@ from .errors import FlowgenError, check as _check
 from .mlp import MLP
 from .graph import Graph, LinkPredictor, NodeClassifier  # noqa: F401 — graph learning (fg_graph_*, fg_linkpred_*, fg_nodeclass_*)
 from .gfn import GFlowNet
+from . import gfn_external, gfn_env, gfn_replay, gfn_cond  # noqa: F401,E402 — GFlowNet API extensions (external losses, user environments, replay)
 from .fm import FlowMatcher, w2  # noqa: E402
 
 __version__ = "0.1.0"

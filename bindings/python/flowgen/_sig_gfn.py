@@ -126,3 +126,8 @@ SIGNATURES = {
     "fg_gfn_load_with_reward": (_status, [c_char_p, LogRewardFn, c_void_p, _handle_out]),
     "fg_gfn_set_callback_error": (_status, [c_char_p]),
 }
+
+# GFlowNet API extensions (external losses, user environments, replay) live in their own module.
+from ._sig_gfn_api import SIGNATURES as _API_SIGNATURES  # noqa: E402
+from ._sig_gfn_api import GFN_REPLAY_TRAJECTORY, GFN_REPLAY_BACKWARD, GFN_REPLAY_PRIORITIZED  # noqa: E402,F401
+SIGNATURES.update(_API_SIGNATURES)

@@ -1,0 +1,159 @@
+import CFlowGenABI
+import FlowGen
+
+// Conditional GFlowNets from C (fg_gfn_cond_*).
+
+func condHandle(_ gfn: OpaquePointer?) throws -> ConditionalGFlowNet {
+    guard let gfn else { throw CAPIError.null("gfn") }
+    return Unmanaged<ConditionalGFlowNet>.fromOpaque(UnsafeRawPointer(gfn)).takeUnretainedValue()
+}
+
+/// Reads `count` finite floats.
+func finiteFloats(_ pointer: UnsafePointer<Float>?, count: Int, name: String) throws -> [Float] {
+    guard let pointer else { throw CAPIError.null(name) }
+    let values = Array(UnsafeBufferPointer(start: pointer, count: count))
+    for (i, v) in values.enumerated() where !v.isFinite {
+        throw CAPIError(status: FG_ERR_NON_FINITE, message: "\(name)[\(i)] is \(v) (conditions must be finite)")
+    }
+    return values
+}
+
+@_cdecl("fg_gfn_cond_create")
+public func fg_gfn_cond_create(_ params: UnsafePointer<fg_gfn_params>?, _ conditionDim: UInt32,
+                               _ logReward: fg_gfn_cond_log_reward_fn?, _ userData: UnsafeMutableRawPointer?,
+                               _ out: UnsafeMutablePointer<OpaquePointer?>?) -> fg_status {
+    out?.pointee = nil
+    return gfnCall("fg_gfn_cond_create") {
+        guard let out else { throw CAPIError.null("out") }
+        guard let logReward else { throw CAPIError.null("log_reward") }
+        let (grid, config) = try gfnSetup(params)
+        guard ConditionalGFlowNet.supportedObjectives.contains(config.objective) else {
+            throw CAPIError.invalid("conditional GFlowNets support TB, DB, SubTB and ZVar, not \(config.objective.name)")
+        }
+        guard conditionDim >= 1 && conditionDim <= 4096 else {
+            throw CAPIError.invalid("condition_dim must be in 1…4096, got \(conditionDim)")
+        }
+        let c = Int(conditionDim), dim = grid.stateDimension
+        let probe = ConditionedEnvironment(base: grid, conditionDimension: c) { _, _, n in [Double](repeating: 0, count: n) }
+        if let problem = GFlowNetTrainer.resourceProblem(environment: probe, configuration: config) {
+            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: problem)
+        }
+        let reward: ([Int32], [Float], Int) throws -> [Double] = { states, conditions, n in
+            var values = [Double](repeating: .nan, count: n)
+            guard n > 0 else { return [] }
+            try invokeCallback("log reward") {
+                states.withUnsafeBufferPointer { s in conditions.withUnsafeBufferPointer { cp in
+                    values.withUnsafeMutableBufferPointer { o in logReward(s.baseAddress, cp.baseAddress, n, dim, c, o.baseAddress, userData) } } }
+            }
+            return values
+        }
+        let gfn = ConditionalGFlowNet(base: grid, conditionDimension: c, configuration: config, logReward: reward)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(gfn).toOpaque())
+    }
+}
+
+@_cdecl("fg_gfn_cond_free")
+public func fg_gfn_cond_free(_ gfn: OpaquePointer?) {
+    guard let gfn else { return }
+    Unmanaged<ConditionalGFlowNet>.fromOpaque(UnsafeRawPointer(gfn)).release()
+}
+
+@_cdecl("fg_gfn_cond_train")
+public func fg_gfn_cond_train(_ gfn: OpaquePointer?, _ conditions: UnsafePointer<Float>?, _ nConditions: Int,
+                              _ nTrajectories: UInt64, _ progress: fg_progress_fn?, _ userData: UnsafeMutableRawPointer?,
+                              _ outLoss: UnsafeMutablePointer<Float>?) -> fg_status {
+    gfnCall("fg_gfn_cond_train") {
+        let model = try condHandle(gfn)
+        guard nConditions > 0, nConditions <= 1 << 24 else {
+            throw CAPIError.invalid("n_conditions must be in 1…2^24, got \(nConditions < 0 ? "a value ≥ 2^63" : String(nConditions))")
+        }
+        guard nTrajectories > 0, nTrajectories <= 1 << 40 else {
+            throw CAPIError.invalid("n_trajectories must be in 1…2^40, got \(nTrajectories)")
+        }
+        let c = model.environment.conditionDimension
+        guard nConditions * c <= 1 << 28 else {
+            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "n_conditions × condition_dim is too large (limit 2^28)")
+        }
+        let set = try finiteFloats(conditions, count: nConditions * c, name: "conditions")
+        var callback: ((Int, Int, Float) -> Bool)? = nil
+        if let progress {
+            callback = { step, total, loss in progress(UInt64(step), UInt64(total), loss, userData) == 0 }
+        }
+        // (Not `outLoss?.pointee = try …`: optional chaining would skip training when out_loss is NULL.)
+        let loss = try model.train(trajectories: Int(nTrajectories), conditionSet: set, progress: callback)
+        outLoss?.pointee = loss
+    }
+}
+
+@_cdecl("fg_gfn_cond_sample")
+public func fg_gfn_cond_sample(_ gfn: OpaquePointer?, _ condition: UnsafePointer<Float>?, _ k: Int, _ seed: UInt64,
+                               _ dst: UnsafeMutablePointer<Int32>?, _ dstLength: Int,
+                               _ outLength: UnsafeMutablePointer<Int>?) -> fg_status {
+    gfnCall("fg_gfn_cond_sample") {
+        let model = try condHandle(gfn)
+        let cond = try finiteFloats(condition, count: model.environment.conditionDimension, name: "condition")
+        guard k > 0, k <= 1 << 24 else { throw CAPIError.invalid("k must be in 1…2^24, got \(k < 0 ? "a value ≥ 2^63" : String(k))") }
+        let needed = k * model.environment.base.stateDimension
+        outLength?.pointee = needed
+        guard let dst else {
+            guard outLength != nil else { throw CAPIError.null("dst_states and out_len (one is needed)") }
+            return
+        }
+        guard dstLength >= needed else {
+            throw CAPIError(status: FG_ERR_BUFFER_TOO_SMALL, message: "dst_states holds \(dstLength < 0 ? "?" : String(dstLength)) values, \(needed) are needed")
+        }
+        let states = try model.sample(k, condition: cond, seed: seed)
+        states.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: needed) }
+    }
+}
+
+func condDistribution(_ function: StaticString, _ gfn: OpaquePointer?, _ condition: UnsafePointer<Float>?,
+                      _ dst: UnsafeMutablePointer<Float>?, _ dstLength: Int, _ outLength: UnsafeMutablePointer<Int>?,
+                      _ compute: (ConditionalGFlowNet, [Float]) throws -> [Double]) -> fg_status {
+    gfnCall(function) {
+        let model = try condHandle(gfn)
+        let cond = try finiteFloats(condition, count: model.environment.conditionDimension, name: "condition")
+        guard let n = model.environment.enumeratedStateCount else {
+            throw CAPIError.invalid("the environment has more than 2^24 states; exact distributions are unavailable")
+        }
+        outLength?.pointee = n
+        guard let dst else {
+            guard outLength != nil else { throw CAPIError.null("dst and out_len (one is needed)") }
+            return
+        }
+        guard dstLength >= n else {
+            throw CAPIError(status: FG_ERR_BUFFER_TOO_SMALL, message: "dst holds \(dstLength < 0 ? "?" : String(dstLength)) floats, \(n) are needed")
+        }
+        let values = try compute(model, cond)
+        for i in 0..<n { dst[i] = Float(values[i]) }
+    }
+}
+
+@_cdecl("fg_gfn_cond_exact_distribution")
+public func fg_gfn_cond_exact_distribution(_ gfn: OpaquePointer?, _ condition: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>?,
+                                           _ dstLength: Int, _ outLength: UnsafeMutablePointer<Int>?) -> fg_status {
+    condDistribution("fg_gfn_cond_exact_distribution", gfn, condition, dst, dstLength, outLength) { try $0.exactDistribution(condition: $1) }
+}
+
+@_cdecl("fg_gfn_cond_target_distribution")
+public func fg_gfn_cond_target_distribution(_ gfn: OpaquePointer?, _ condition: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>?,
+                                            _ dstLength: Int, _ outLength: UnsafeMutablePointer<Int>?) -> fg_status {
+    condDistribution("fg_gfn_cond_target_distribution", gfn, condition, dst, dstLength, outLength) { try $0.target(condition: $1).probabilities }
+}
+
+@_cdecl("fg_gfn_cond_log_z")
+public func fg_gfn_cond_log_z(_ gfn: OpaquePointer?, _ condition: UnsafePointer<Float>?, _ outLogZ: UnsafeMutablePointer<Float>?,
+                              _ outLogZTrue: UnsafeMutablePointer<Double>?) -> fg_status {
+    gfnCall("fg_gfn_cond_log_z") {
+        let model = try condHandle(gfn)
+        guard let outLogZ else { throw CAPIError.null("out_log_z") }
+        let cond = try finiteFloats(condition, count: model.environment.conditionDimension, name: "condition")
+        if let outLogZTrue {
+            guard model.environment.enumeratedStateCount != nil else {
+                throw CAPIError.invalid("the environment has more than 2^24 states; the true log Z is unavailable")
+            }
+            outLogZTrue.pointee = try model.target(condition: cond).logZ
+        }
+        outLogZ.pointee = model.logZ(cond)[0]
+    }
+}
