@@ -6,9 +6,10 @@ written out here in plain PyTorch + POT, following torchcfm 1.0.7 (`ConditionalF
 t x1 + (1-t) x0 + σε, u = x1 - x0; `ExactOptimalTransportConditionalFlowMatcher`: pairs resampled from
 POT's exact plan `ot.emd`) and its `MLP(dim, w=64, time_varying=True)` (Linear-SELU ×3 - Linear).
 Prints one JSON line: steps/s for I-CFM and OT-CFM, Euler-100 and (if torchdiffeq is present) dopri5
-samples/s with NFE.
+samples/s with NFE, for the peer and — in the same run, same thread count (OPENBLAS_NUM_THREADS) —
+for `flowgen fm train` (same MLP, batch, N→8gaussians data), with the speed-up ratios.
 
-Usage: python3 bench/fm_torchcfm.py [--batch 256] [--steps 300] [--threads 1]
+Usage: python3 bench/fm_torchcfm.py [--batch 256] [--steps 300] [--threads 1] [--flowgen-steps 2000]
 """
 import argparse
 import json
@@ -22,6 +23,9 @@ parser.add_argument("--batch", type=int, default=256)
 parser.add_argument("--steps", type=int, default=300)
 parser.add_argument("--threads", type=int, default=1)
 parser.add_argument("--samples", type=int, default=2000)
+parser.add_argument("--flowgen-steps", type=int, default=2000)
+parser.add_argument("--binary", default=".build/release/flowgen")
+parser.add_argument("--repeats", type=int, default=3, help="best of N timings per measurement (both sides)")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
@@ -76,9 +80,9 @@ def train(method):
 
 
 result = {"threads": args.threads, "batch": args.batch, "torch": torch.__version__}
-result["icfm_steps_per_s"], model = train("icfm")
+result["icfm_steps_per_s"], model = max((train("icfm") for _ in range(args.repeats)), key=lambda r: r[0])
 if ot is not None:
-    result["otcfm_steps_per_s"], _ = train("otcfm")
+    result["otcfm_steps_per_s"] = max(train("otcfm")[0] for _ in range(args.repeats))
 x0 = torch.randn(args.samples, 2)
 with torch.no_grad():
     start = time.perf_counter()
@@ -101,4 +105,33 @@ with torch.no_grad():
         result["dopri5_nfe"] = nfe[0]
     except ImportError:
         pass
+
+
+def flowgen(method, solver="euler"):
+    import os
+    import subprocess
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+    cmd = [args.binary, "fm", "train", "--method", method, "--source", "gaussian", "--target", "8gaussians",
+           "--steps", str(args.flowgen_steps), "--batch", str(args.batch), "--eval-points", str(args.samples),
+           "--w2-points", "10", "--solver", solver, "--tol", "1e-5", "--json"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+try:
+    fg = {m: max((flowgen(m) for _ in range(args.repeats)), key=lambda r: r["steps_per_s"]) for m in ("icfm", "otcfm")}
+    result["flowgen_icfm_steps_per_s"] = fg["icfm"]["steps_per_s"]
+    result["flowgen_otcfm_steps_per_s"] = fg["otcfm"]["steps_per_s"]
+    result["flowgen_euler100_samples_per_s"] = args.samples / min(r["sample_seconds"] for r in fg.values())
+    d5 = flowgen("icfm", "dopri5")
+    result["flowgen_dopri5_samples_per_s"] = args.samples / d5["sample_seconds"]
+    result["flowgen_dopri5_nfe"] = d5["nfe"]
+    result["speedup_icfm"] = result["flowgen_icfm_steps_per_s"] / result["icfm_steps_per_s"]
+    if "otcfm_steps_per_s" in result:
+        result["speedup_otcfm"] = result["flowgen_otcfm_steps_per_s"] / result["otcfm_steps_per_s"]
+    result["speedup_euler100"] = result["flowgen_euler100_samples_per_s"] / result["euler100_samples_per_s"]
+    if "dopri5_samples_per_s" in result:
+        result["speedup_dopri5"] = result["flowgen_dopri5_samples_per_s"] / result["dopri5_samples_per_s"]
+except FileNotFoundError:
+    result["flowgen"] = "binary not found: build with swift build -c release --product flowgen"
 print(json.dumps(result))
