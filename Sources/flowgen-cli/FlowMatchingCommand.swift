@@ -7,7 +7,7 @@ import FlowGen
 /// `flowgen fm …`: continuous flow matching on 2-D benchmark data or a .npy file.
 struct FlowMatchingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fm", abstract: "Continuous flow matching (CFM, OT-CFM, FM, SB-CFM).",
-                                                    subcommands: [FlowMatchingTrain.self])
+                                                    subcommands: [FlowMatchingTrain.self, FlowMatchingSample.self, FlowMatchingLogLikelihood.self])
 }
 
 struct FlowMatchingTrain: ParsableCommand {
