@@ -204,7 +204,7 @@ typedef struct fg_gfn fg_gfn;
                                     log R = -beta * (Hamming distance to the nearest of the seeded mode strings) */
 #define FG_GFN_ENV_ISING      2  /* spins x in {-1 unset, 0, 1}^D, s0 all -1; action i < D sets x_i = 0, D <= i < 2D sets
                                     x_(i-D) = 1; exit = 2D, only when all set; log R = J * sum_<ij> s_i s_j, s = 2x - 1,
-                                    over the edges of a periodic ring (ising_dims 1) or torus (2) */
+                                    over all pairs (ising_dims 0) or the edges of a periodic ring (1) or torus (2) */
 #define FG_GFN_ENV_SET        3  /* sets of set_size of n_items items (state: n_items flags); action i adds item i;
                                     exit = n_items, only when full; log R = -sum_(i in x) e_i, seeded energies
                                     e_i in beta * {0, 1/4, 1/2, 3/4, 1} */
@@ -272,8 +272,9 @@ typedef struct fg_gfn_env_params {
     uint32_t word_size;         /* BITSEQ: bits per word k, 1 ... 8, must divide seq_len (default 4) */
     uint32_t n_modes;           /* BITSEQ: mode strings wanted, 1 ... 4096 (default 8; fewer when n is short) */
     uint32_t mode_threshold;    /* BITSEQ: strings within this many bits of a mode are mode cells, <= n (default 0) */
-    uint32_t ising_side;        /* ISING: lattice side L, 2 ... 4096 (ring) or 2 ... 64 (torus) (default 3) */
-    uint32_t ising_dims;        /* ISING: 1 (ring of L spins) or 2 (L x L torus) (default 2) */
+    uint32_t ising_side;        /* ISING: lattice side L, 2 ... 1024 (complete), 4096 (ring) or 64 (torus) (default 3) */
+    uint32_t ising_dims;        /* ISING: 0 (complete graph of L spins, torchgfn's all-ones J with J = 2 alpha),
+                                   1 (ring of L spins) or 2 (L x L torus) (default 2) */
     uint32_t n_items;           /* SET: items N, 1 ... 4096 (default 12) */
     uint32_t set_size;          /* SET: items per set k, 1 ... N (default 6) */
     uint32_t reserved;          /* 0 */
