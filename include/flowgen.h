@@ -362,11 +362,12 @@ fg_status fg_gfn_save(const fg_gfn *gfn, const char *path);
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_IO, FG_ERR_CORRUPT_FILE; *out is NULL on failure. */
 fg_status fg_gfn_load(const char *path, fg_gfn **out);
 
-/* Reward-only user environments: the HyperGrid structure (params->ndim, params->height) with the
- * terminal log reward computed by the caller. */
+/* Reward-only user environments: a built-in structure (HyperGrid, bit sequences, Ising spins or sets,
+ * chosen by params->env) with the terminal log reward computed by the caller. */
 
 /** User log reward: writes log R(x) for n_states states (states [n_states, state_dim], int32,
- *  row-major; HyperGrid coordinates) into out_log_rewards [n_states]. Every value must be finite
+ *  row-major, in the structure's state layout: HyperGrid coordinates, bit-sequence words, Ising spins
+ *  {0, 1}, set membership flags; see FG_GFN_ENV_*) into out_log_rewards [n_states]. Every value must be finite
  *  (R > 0). Return 0 on success; non-zero aborts the flowgen call that invoked the callback with
  *  FG_ERR_CALLBACK (the GFlowNet is left unchanged), and the message set with
  *  fg_gfn_set_callback_error (if any) reaches fg_last_error(). The pointers are valid only during the
@@ -375,12 +376,20 @@ fg_status fg_gfn_load(const char *path, fg_gfn **out);
 typedef int32_t (*fg_gfn_log_reward_fn)(const int32_t *states, size_t n_states, size_t state_dim,
                                         double *out_log_rewards, void *user_data);
 
-/** Like fg_gfn_create (params->env must be FG_GFN_ENV_HYPERGRID; r0/r1/r2 are validated but unused)
- *  with the terminal log reward given by log_reward. user_data is borrowed until fg_gfn_free.
- *  Modes are the states whose log reward is within 1e-9 of the maximum.
- *  Errors: as fg_gfn_create, and FG_ERR_NULL_ARGUMENT when log_reward is NULL. */
+/** Like fg_gfn_create (the structure is params->env with default env params; HyperGrid r0/r1/r2 are
+ *  validated but unused) with the terminal log reward given by log_reward. user_data is borrowed until
+ *  fg_gfn_free. Modes are the states whose log reward is within 1e-9 of the maximum. The callback gives
+ *  no intermediate rewards, so FLDB/FLSUBTB are refused.
+ *  Errors: as fg_gfn_create, FG_ERR_NULL_ARGUMENT when log_reward is NULL, FG_ERR_INVALID_ARGUMENT
+ *  (FLDB/FLSUBTB, or a loss the structure does not support). */
 fg_status fg_gfn_create_with_reward(const fg_gfn_params *params, fg_gfn_log_reward_fn log_reward,
                                     void *user_data, fg_gfn **out);
+
+/** fg_gfn_create_with_reward with the structure's env_params (NULL = defaults), as fg_gfn_create_env.
+ *  The structure's own reward parameters (beta, coupling, modes) are validated but unused.
+ *  Errors: as fg_gfn_create_with_reward and fg_gfn_create_env. */
+fg_status fg_gfn_create_env_with_reward(const fg_gfn_params *params, const fg_gfn_env_params *env_params,
+                                        fg_gfn_log_reward_fn log_reward, void *user_data, fg_gfn **out);
 
 /** Loads a checkpoint saved from a fg_gfn_create_with_reward GFlowNet, with its reward function
  *  (fg_gfn_load refuses such files with FG_ERR_INVALID_ARGUMENT, and this function refuses

@@ -272,15 +272,27 @@ func callbackLogReward(_ fn: fg_gfn_log_reward_fn, _ userData: UnsafeMutableRawP
 public func fg_gfn_create_with_reward(_ params: UnsafePointer<fg_gfn_params>?, _ logReward: fg_gfn_log_reward_fn?,
                                       _ userData: UnsafeMutableRawPointer?,
                                       _ out: UnsafeMutablePointer<OpaquePointer?>?) -> fg_status {
+    createWithUserReward("fg_gfn_create_with_reward", params, nil, logReward, userData, out)
+}
+
+@_cdecl("fg_gfn_create_env_with_reward")
+public func fg_gfn_create_env_with_reward(_ params: UnsafePointer<fg_gfn_params>?, _ envParams: UnsafePointer<fg_gfn_env_params>?,
+                                          _ logReward: fg_gfn_log_reward_fn?, _ userData: UnsafeMutableRawPointer?,
+                                          _ out: UnsafeMutablePointer<OpaquePointer?>?) -> fg_status {
+    createWithUserReward("fg_gfn_create_env_with_reward", params, envParams, logReward, userData, out)
+}
+
+/// Reward-only mode: a built-in structure (params.env with env_params) whose terminal log reward is the
+/// caller's callback. Objectives that need intermediate rewards are refused (the callback gives none).
+func createWithUserReward(_ function: StaticString, _ params: UnsafePointer<fg_gfn_params>?,
+                          _ envParams: UnsafePointer<fg_gfn_env_params>?, _ logReward: fg_gfn_log_reward_fn?,
+                          _ userData: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> fg_status {
     out?.pointee = nil
-    return gfnCall("fg_gfn_create_with_reward") {
+    return gfnCall(function) {
         guard let out else { throw CAPIError.null("out") }
         guard let logReward else { throw CAPIError.null("log_reward") }
-        guard params == nil || params?.pointee.env == UInt32(FG_GFN_ENV_HYPERGRID) else {
-            throw CAPIError.invalid("fg_gfn_create_with_reward needs params.env = FG_GFN_ENV_HYPERGRID")
-        }
-        let (grid, config) = try gfnSetup(params)
-        let env = CustomRewardEnvironment(base: grid, logReward: callbackLogReward(logReward, userData, stateDimension: grid.stateDimension))
+        let (base, config) = try gfnSetup(params, envParams: envParams)
+        let env = CustomRewardEnvironment(base: base, logReward: callbackLogReward(logReward, userData, stateDimension: base.stateDimension))
         if let problem = GFlowNetTrainer.compatibilityProblem(environment: env, configuration: config) {
             throw CAPIError.invalid("params.loss: \(problem)")
         }

@@ -140,10 +140,30 @@ public final class CustomRewardEnvironment: DiscreteEnvironment {
         return values
     }
 
+    /// Modes are the terminating states whose log reward is within 1e-9 of the maximum over all
+    /// terminating states. The user function only ever sees terminating states.
     public func isMode(_ states: [Int32], count: Int) throws -> [Bool] {
         guard let n = enumeratedStateCount else { return [Bool](repeating: false, count: count) }
-        if cachedMaximum == nil { cachedMaximum = try logReward(allStates(), count: n).max() }
+        if cachedMaximum == nil {
+            let all = allStates()
+            cachedMaximum = try terminatingLogRewards(all, count: n).compactMap { $0 }.max()
+        }
         let best = cachedMaximum ?? 0
-        return try logReward(states, count: count).map { $0 >= best - 1e-9 }
+        return try terminatingLogRewards(states, count: count).map { ($0 ?? -.infinity) >= best - 1e-9 }
+    }
+
+    /// log R of the terminating states among `states` (nil for the others), in one batched call.
+    private func terminatingLogRewards(_ states: [Int32], count: Int) throws -> [Double?] {
+        let d = stateDimension, terminal = isTerminating(states, count: count)
+        var kept = [Int32]()
+        kept.reserveCapacity(states.count)
+        for i in 0..<count where terminal[i] { kept += states[(i * d)..<((i + 1) * d)] }
+        let values = try logReward(kept, count: kept.count / Swift.max(d, 1))
+        var next = 0
+        return terminal.map { isTerminal -> Double? in
+            guard isTerminal else { return nil }
+            defer { next += 1 }
+            return values[next]
+        }
     }
 }

@@ -184,11 +184,56 @@ static void test_bad_env_params(void) {
     p = small_params(FG_GFN_ENV_BITSEQ, FG_GFN_LOSS_TB);
     p.batch_size = 0;
     EXPECT_CREATE_FAILS(FG_ERR_INVALID_ARGUMENT, &p, NULL);
-    /* fg_gfn_create_with_reward stays HyperGrid-only. */
-    p = small_params(FG_GFN_ENV_BITSEQ, FG_GFN_LOSS_TB);
+    /* Reward-only structures: no intermediate rewards, so the forward-looking losses are refused. */
+    p = small_params(FG_GFN_ENV_SET, FG_GFN_LOSS_FLDB);
     g = SENTINEL;
     EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_create_with_reward(&p, zero_reward, NULL, &g));
     CHECK(g == NULL);
+    g = SENTINEL;
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_gfn_create_env_with_reward(&p, NULL, NULL, NULL, &g));
+    CHECK(g == NULL);
+    fg_gfn_env_params bad = fg_gfn_default_env_params();
+    bad.struct_size = 3;
+    p = small_params(FG_GFN_ENV_SET, FG_GFN_LOSS_TB);
+    g = SENTINEL;
+    EXPECT_STATUS(FG_ERR_STRUCT_SIZE, fg_gfn_create_env_with_reward(&p, &bad, zero_reward, NULL, &g));
+    CHECK(g == NULL);
+}
+
+/* log R of a set = number of chosen items among the first four (flags layout, see FG_GFN_ENV_SET). */
+static int32_t first_items_reward(const int32_t *states, size_t n, size_t dim, double *out, void *user_data) {
+    (void)user_data;
+    for (size_t i = 0; i < n; i++) {
+        double r = 0;
+        for (size_t j = 0; j < dim && j < 4; j++) r += states[i * dim + j] != 0;
+        out[i] = r;
+    }
+    return 0;
+}
+
+static void test_reward_only_set(void) {
+    SECTION("reward-only set structure: trained P_T matches the user reward");
+    fg_gfn_params p = small_params(FG_GFN_ENV_SET, FG_GFN_LOSS_TB);
+    fg_gfn_env_params e = fg_gfn_default_env_params();
+    e.n_items = 8;
+    e.set_size = 4;
+    fg_gfn *g = NULL;
+    REQUIRE_OK(fg_gfn_create_env_with_reward(&p, &e, first_items_reward, NULL, &g));
+    fg_gfn_metrics before;
+    memset(&before, 0, sizeof before);
+    before.struct_size = sizeof before;
+    REQUIRE_OK(fg_gfn_evaluate(g, &before));
+    /* Z = sum over 4-subsets of e^(items among the first four) = sum_k C(4,k) C(4,4-k) e^k. */
+    double z = 1 + 16 * exp(1.0) + 36 * exp(2.0) + 16 * exp(3.0) + exp(4.0);
+    CHECK(fabs(before.log_z_true - log(z)) < 1e-9);
+    REQUIRE_OK(fg_gfn_train(g, 6000, NULL, NULL, NULL));
+    fg_gfn_metrics after;
+    memset(&after, 0, sizeof after);
+    after.struct_size = sizeof after;
+    REQUIRE_OK(fg_gfn_evaluate(g, &after));
+    CHECK(after.l1 < 0.1 && after.l1 < before.l1 / 3);
+    CHECK(after.n_modes == 1);
+    fg_gfn_free(g);
 }
 
 static void test_bad_metrics_size(void) {
@@ -211,5 +256,6 @@ int main(void) {
     test_defaults_and_training();
     test_bad_env_params();
     test_bad_metrics_size();
+    test_reward_only_set();
     return fg_test_finish("c_gfn_envs");
 }

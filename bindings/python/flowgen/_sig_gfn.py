@@ -123,6 +123,8 @@ SIGNATURES = {
     "fg_gfn_save": (_status, [_handle, c_char_p]),
     "fg_gfn_load": (_status, [c_char_p, _handle_out]),
     "fg_gfn_create_with_reward": (_status, [POINTER(GFNParams), LogRewardFn, c_void_p, _handle_out]),
+    "fg_gfn_create_env_with_reward": (_status, [POINTER(GFNParams), POINTER(GFNEnvParams), LogRewardFn, c_void_p,
+                                              _handle_out]),
     "fg_gfn_load_with_reward": (_status, [c_char_p, LogRewardFn, c_void_p, _handle_out]),
     "fg_gfn_set_callback_error": (_status, [c_char_p]),
 }

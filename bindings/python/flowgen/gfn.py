@@ -33,9 +33,10 @@ class GFlowNet(NativeHandle):
         hidden_width, hidden_layers: the policy MLP. learning_rate, log_z_learning_rate: Adam rates.
         epsilon, temperature: exploration while training (losses use the unperturbed policy).
         uniform_pb: uniform backward policy. seed: uint64.
-        log_reward: optional ``log_reward(states) -> log R`` replacing the HyperGrid reward
-            (reward-only mode): called with an int32 array [n, ndim] of terminal cells, it returns n
-            finite log rewards. An exception raised inside stops the flowgen call and is re-raised.
+        log_reward: optional ``log_reward(states) -> log R`` replacing the structure's reward
+            (reward-only mode, any ``env``): called with an int32 array [n, state_dim] of terminal
+            states (grid cells, bit-sequence words, spins, set flags), it returns n finite log
+            rewards; forward-looking losses are refused (no intermediate rewards). An exception raised inside stops the flowgen call and is re-raised.
     Options left as None take fg_gfn_default_params() (2-D H8 grid, TB, batch 16, 2x256 MLP,
     lr 1e-3, log Z lr 0.1). One thread at a time uses a GFlowNet; close() or a ``with`` block
     releases it.
@@ -91,8 +92,8 @@ class GFlowNet(NativeHandle):
             check(lib.fg_gfn_create_env(ctypes.byref(params), ctypes.byref(env_params), ctypes.byref(out)), lib)
         else:
             self._reward_callback = self._make_reward_callback(log_reward)
-            status = lib.fg_gfn_create_with_reward(ctypes.byref(params), self._reward_callback, None,
-                                                   ctypes.byref(out))
+            status = lib.fg_gfn_create_env_with_reward(ctypes.byref(params), ctypes.byref(env_params),
+                                                       self._reward_callback, None, ctypes.byref(out))
             self._check(status)
         if not out.value:
             raise InternalError(_c.ERR_INTERNAL, "fg_gfn_create returned FG_OK and a NULL handle")
