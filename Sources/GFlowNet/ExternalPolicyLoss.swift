@@ -247,16 +247,5 @@ func balanceWithIncompleteTrajectories(_ lp: TrajectoryLogProbabilities, complet
     }
     let c = Variable.concat([Variable(Tensor(zeros: [1, b])), (lp.logPF - lp.logPB).cumsum(axis: 0)], axis: 0)
     let delta = (padded - c).reshaped([t + 1, 1, b]) + (c - flows).reshaped([1, t + 1, b])   // [i, j, b]
-    var w = [Float](repeating: 0, count: (t + 1) * (t + 1) * b)
-    var powers = [Float](repeating: 1, count: t + 1)
-    for k in 1...t { powers[k] = powers[k - 1] * lambda }
-    for (bi, n) in lp.lengths.enumerated() {
-        var norm: Float = 0
-        for m in 0..<n { norm += Float(n - m) * powers[m] }
-        let scale = 1 / (norm * Float(b))
-        for i in 0..<n {
-            for j in (i + 1)...n { w[(i * (t + 1) + j) * b + bi] = powers[j - i - 1] * scale }
-        }
-    }
-    return (penalty.apply(delta) * Variable(Tensor(shape: [t + 1, t + 1, b], scalars: w))).sum()
+    return (penalty.apply(delta) * subTrajectoryWeights(lengths: lp.lengths, maxLength: t, lambda: lambda)).sum()
 }

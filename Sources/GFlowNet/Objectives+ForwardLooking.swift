@@ -78,18 +78,7 @@ public func forwardLookingSubTrajectoryBalanceLoss(_ lp: TrajectoryLogProbabilit
     let start = Variable.concat([fl.logF!, Variable(Tensor(zeros: [1, b]))], axis: 0) - c
     let end = c - flows
     let delta = start.reshaped([t + 1, 1, b]) + end.reshaped([1, t + 1, b])     // [i, j, b]
-    var w = [Float](repeating: 0, count: (t + 1) * (t + 1) * b)
-    var powers = [Float](repeating: 1, count: t + 1)
-    for k in 1...t { powers[k] = powers[k - 1] * lambda }
-    for (bi, n) in lp.lengths.enumerated() {
-        let l = (complete?[bi] ?? true) ? n : n - 1
-        guard l > 0 else { continue }
-        var norm: Float = 0
-        for m in 0..<l { norm += Float(l - m) * powers[m] }
-        let scale = 1 / (norm * Float(b))
-        for i in 0..<l {
-            for j in (i + 1)...l { w[(i * (t + 1) + j) * b + bi] = powers[j - i - 1] * scale }
-        }
-    }
-    return (penalty.apply(delta) * Variable(Tensor(shape: [t + 1, t + 1, b], scalars: w))).sum()
+    // An incomplete trajectory has no terminal flow: its last state only starts sub-trajectories.
+    let usable = lp.lengths.enumerated().map { bi, n in (complete?[bi] ?? true) ? n : n - 1 }
+    return (penalty.apply(delta) * subTrajectoryWeights(lengths: usable, maxLength: t, lambda: lambda)).sum()
 }

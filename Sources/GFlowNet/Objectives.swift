@@ -116,10 +116,18 @@ public func subTrajectoryBalanceLoss(_ lp: TrajectoryLogProbabilities, lambda: F
     let start = Variable.concat([lp.logF!, Variable(Tensor(zeros: [1, b]))], axis: 0) - c  // log F_i − c_i
     let end = c - flows                                                  // c_j − F′_j
     let delta = start.reshaped([t + 1, 1, b]) + end.reshaped([1, t + 1, b])  // [i, j, b]
+    return (penalty.apply(delta) * subTrajectoryWeights(lengths: lp.lengths, maxLength: t, lambda: lambda)).sum()
+}
+
+/// SubTB's within-trajectory geometric weights `[T+1, T+1, B]`: the pair (i, j), 0 ≤ i < j ≤ n_b, of
+/// trajectory b (n_b = `lengths[b]`) gets λ^{j−i−1}, normalised so that each trajectory's weights sum to
+/// 1/B; trajectories of length 0 and pairs beyond n_b get 0.
+func subTrajectoryWeights(lengths: [Int], maxLength t: Int, lambda: Float) -> Variable {
+    let b = lengths.count
     var w = [Float](repeating: 0, count: (t + 1) * (t + 1) * b)
     var powers = [Float](repeating: 1, count: t + 1)
-    for k in 1...t { powers[k] = powers[k - 1] * lambda }
-    for (bi, n) in lp.lengths.enumerated() {
+    for k in stride(from: 1, through: t, by: 1) { powers[k] = powers[k - 1] * lambda }
+    for (bi, n) in lengths.enumerated() where n > 0 {
         var norm: Float = 0
         for m in 0..<n { norm += Float(n - m) * powers[m] }
         let scale = 1 / (norm * Float(b))
@@ -127,8 +135,7 @@ public func subTrajectoryBalanceLoss(_ lp: TrajectoryLogProbabilities, lambda: F
             for j in (i + 1)...n { w[(i * (t + 1) + j) * b + bi] = powers[j - i - 1] * scale }
         }
     }
-    let weights = Variable(Tensor(shape: [t + 1, t + 1, b], scalars: w))
-    return (penalty.apply(delta) * weights).sum()
+    return Variable(Tensor(shape: [t + 1, t + 1, b], scalars: w))
 }
 
 /// Flow matching (Bengio et al. 2021; torchgfn `FMGFlowNet` form) on M visited non-initial states s′:
