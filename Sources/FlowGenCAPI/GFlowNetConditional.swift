@@ -27,8 +27,8 @@ public func fg_gfn_cond_create(_ params: UnsafePointer<fg_gfn_params>?, _ condit
         guard let out else { throw CAPIError.null("out") }
         guard let logReward else { throw CAPIError.null("log_reward") }
         let (grid, config) = try gfnSetup(params)
-        guard config.objective != .flowMatching else {
-            throw CAPIError.invalid("conditional GFlowNets support TB, DB, SubTB and ZVar, not FM")
+        guard ConditionalGFlowNet.supportedObjectives.contains(config.objective) else {
+            throw CAPIError.invalid("conditional GFlowNets support TB, DB, SubTB and ZVar, not \(config.objective.name)")
         }
         guard conditionDim >= 1 && conditionDim <= 4096 else {
             throw CAPIError.invalid("condition_dim must be in 1…4096, got \(conditionDim)")

@@ -113,10 +113,13 @@ public final class ConditionalGFlowNet {
     public private(set) var trajectoriesSeen = 0
     public private(set) var lossHistory: [Float] = []
 
-    /// Preconditions: `configuration.problem == nil`, objective not FM.
+    /// Objectives a conditional GFlowNet trains with.
+    public static let supportedObjectives: [GFlowNetObjective] = [.trajectoryBalance, .detailedBalance, .subTrajectoryBalance, .logPartitionVariance]
+
+    /// Preconditions: `configuration.problem == nil`, objective in `supportedObjectives`.
     public init(base: DiscreteEnvironment, conditionDimension: Int, configuration: GFlowNetTrainer.Configuration,
                 logZHiddenWidth: Int = 32, logReward: @escaping ([Int32], [Float], Int) throws -> [Double]) {
-        precondition(configuration.problem == nil && configuration.objective != .flowMatching)
+        precondition(configuration.problem == nil && Self.supportedObjectives.contains(configuration.objective))
         self.configuration = configuration
         environment = ConditionedEnvironment(base: base, conditionDimension: conditionDimension, logReward: logReward)
         var initRNG = RandomGenerator(seed: configuration.seed)
@@ -174,7 +177,8 @@ public final class ConditionalGFlowNet {
                 loss = (delta * delta).mean()
             case .detailedBalance: loss = detailedBalanceLoss(lp)
             case .subTrajectoryBalance: loss = subTrajectoryBalanceLoss(lp, lambda: configuration.lambda)
-            case .logPartitionVariance, .flowMatching: loss = logPartitionVarianceLoss(lp)
+            case .logPartitionVariance: loss = logPartitionVarianceLoss(lp)
+            default: preconditionFailure("objective \(configuration.objective.name) is not supported (excluded at init)")
             }
             let l = loss.value.scalar
             try environment.throwIfFailed()
