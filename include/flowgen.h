@@ -193,11 +193,21 @@ fg_status fg_mlp_load(const char *path, fg_mlp **out);
  * heads), log Z, the Adam optimizer (separate log Z learning rate), the sampling generator and the
  * training counters. Built-in environment: HyperGrid exactly as torchgfn's gym/hypergrid.py defines it
  * (increments masked at the edge, exit always allowed, K-hot encoding), with its reward or a user log
- * reward callback (fg_gfn_create_with_reward). Exact metrics use dynamic programming over the DAG. */
+ * reward callback (fg_gfn_create_with_reward); bit sequences, Ising spins and set generation
+ * (fg_gfn_create_env). Exact metrics use dynamic programming over the DAG. */
 typedef struct fg_gfn fg_gfn;
 
 /* Environments (fg_gfn_params.env). */
 #define FG_GFN_ENV_HYPERGRID  0  /* states {0..height-1}^ndim, s0 = 0; action a < ndim increments x_a; exit = ndim */
+#define FG_GFN_ENV_BITSEQ     1  /* n-bit strings built left to right from k-bit words (state: n/k words, -1 = unset;
+                                    action w < 2^k appends word w; exit = 2^k, only when full);
+                                    log R = -beta * (Hamming distance to the nearest of the seeded mode strings) */
+#define FG_GFN_ENV_ISING      2  /* spins x in {-1 unset, 0, 1}^D, s0 all -1; action i < D sets x_i = 0, D <= i < 2D sets
+                                    x_(i-D) = 1; exit = 2D, only when all set; log R = J * sum_<ij> s_i s_j, s = 2x - 1,
+                                    over the edges of a periodic ring (ising_dims 1) or torus (2) */
+#define FG_GFN_ENV_SET        3  /* sets of set_size of n_items items (state: n_items flags); action i adds item i;
+                                    exit = n_items, only when full; log R = -sum_(i in x) e_i, seeded energies
+                                    e_i in beta * {0, 1/4, 1/2, 3/4, 1} */
 
 /* Objectives (fg_gfn_params.loss). */
 #define FG_GFN_LOSS_TB     0  /* trajectory balance (Malkin et al. 2022) */
@@ -205,6 +215,9 @@ typedef struct fg_gfn fg_gfn;
 #define FG_GFN_LOSS_SUBTB  2  /* sub-trajectory balance, geometric weighting within trajectories (lambda) */
 #define FG_GFN_LOSS_FM     3  /* flow matching (Bengio et al. 2021) on the visited states' edges */
 #define FG_GFN_LOSS_ZVAR   4  /* log-partition variance (VarGrad); no log Z parameter */
+#define FG_GFN_LOSS_MODDB  5  /* modified detailed balance (every state terminates: HyperGrid); no F or Z */
+#define FG_GFN_LOSS_FLDB   6  /* forward-looking DB, F(s) = F~(s) exp(-E(s)) (Pan et al. 2023): BITSEQ, ISING, SET */
+#define FG_GFN_LOSS_FLSUBTB 7 /* forward-looking SubTB (lambda): BITSEQ, ISING, SET */
 
 /** Options of fg_gfn_create. Start from fg_gfn_default_params(). */
 typedef struct fg_gfn_params {
@@ -229,7 +242,7 @@ typedef struct fg_gfn_params {
     uint64_t seed;              /* initialisation and training-sample seed (default 0) */
 } fg_gfn_params;
 
-/** Exact quality metrics of a fg_gfn (HyperGrid with at most 2^24 states), filled by fg_gfn_evaluate. */
+/** Exact quality metrics of a fg_gfn (environments with at most 2^24 states), filled by fg_gfn_evaluate. */
 typedef struct fg_gfn_metrics {
     uint32_t struct_size;       /* set to sizeof(fg_gfn_metrics) before calling fg_gfn_evaluate */
     uint32_t reserved;          /* 0 */
@@ -237,12 +250,37 @@ typedef struct fg_gfn_metrics {
     double tv;                  /* total variation, l1 / 2 */
     double jsd;                 /* Jensen-Shannon divergence (natural log) between P_T and R/Z */
     double log_z;               /* the model's log Z (TB: parameter; DB/SubTB: log F(s0); FM: log sum_a F(s0,a);
-                                   ZVar: -mean zeta of the last batch) */
+                                   ZVar: -mean zeta of the last batch; FLDB/FLSUBTB: log F~(s0) + log R(s0);
+                                   MODDB: log R(s0) - log P_F(exit | s0)) */
     double log_z_true;          /* log sum_x R(x) */
     uint64_t modes_found;       /* distinct maximum-reward cells among all training samples so far */
     uint64_t n_modes;           /* number of maximum-reward cells */
     uint64_t trajectories;      /* training trajectories sampled so far */
+    /* Added after the first layout (callers with the older, shorter struct_size get the fields above): */
+    uint64_t mode_regions_found; /* distinct mode regions holding a found mode cell (HyperGrid: corners;
+                                    BITSEQ: mode strings; ISING/SET: each mode cell is a region) */
+    uint64_t n_mode_regions;    /* number of mode regions */
+    double log_corr;            /* Pearson correlation of log P_T(x) (floored at 1e-300) with log R(x) over the
+                                   terminating states (NaN when either is constant) */
 } fg_gfn_metrics;
+
+/** Parameters of the BITSEQ, ISING and SET environments (fg_gfn_create_env). Start from
+ *  fg_gfn_default_env_params(). Only the fields of the chosen environment are read and validated. */
+typedef struct fg_gfn_env_params {
+    uint32_t struct_size;       /* sizeof(fg_gfn_env_params) of the caller's header */
+    uint32_t seq_len;           /* BITSEQ: bits n, 1 ... 4096 (default 12) */
+    uint32_t word_size;         /* BITSEQ: bits per word k, 1 ... 8, must divide seq_len (default 4) */
+    uint32_t n_modes;           /* BITSEQ: mode strings wanted, 1 ... 4096 (default 8; fewer when n is short) */
+    uint32_t mode_threshold;    /* BITSEQ: strings within this many bits of a mode are mode cells, <= n (default 0) */
+    uint32_t ising_side;        /* ISING: lattice side L, 2 ... 4096 (ring) or 2 ... 64 (torus) (default 3) */
+    uint32_t ising_dims;        /* ISING: 1 (ring of L spins) or 2 (L x L torus) (default 2) */
+    uint32_t n_items;           /* SET: items N, 1 ... 4096 (default 12) */
+    uint32_t set_size;          /* SET: items per set k, 1 ... N (default 6) */
+    uint32_t reserved;          /* 0 */
+    double beta;                /* BITSEQ / SET: reward scale, finite >= 0 (default 1) */
+    double coupling;            /* ISING: coupling J, finite (default 0.5; > 0 ferromagnetic) */
+    uint64_t env_seed;          /* BITSEQ / SET: seed of the mode strings / energies (default 0) */
+} fg_gfn_env_params;
 
 /** Default options (struct_size filled in): HyperGrid 2 x 8 with R = (0.1, 0.5, 2), TB, batch 16, MLP
  *  2 x 256, lr 1e-3, log Z lr 0.1, lambda 0.9, no exploration, learned P_B, seed 0. */
@@ -253,6 +291,19 @@ fg_gfn_params fg_gfn_default_params(void);
  *  FG_ERR_INVALID_ARGUMENT (any field outside its documented range, non-finite or non-positive
  *  rewards); *out is NULL on failure. */
 fg_status fg_gfn_create(const fg_gfn_params *params, fg_gfn **out);
+
+/** Default environment parameters (struct_size filled in): see fg_gfn_env_params. */
+fg_gfn_env_params fg_gfn_default_env_params(void);
+
+/** Creates a GFlowNet on the environment params->env with its parameters from env_params (NULL:
+ *  defaults; ignored for FG_GFN_ENV_HYPERGRID, which reads params). fg_gfn_create(params, out) is
+ *  fg_gfn_create_env(params, NULL, out). Exact metrics need at most 2^24 states (BITSEQ: sum over
+ *  l <= n/k of 2^(k l); ISING: 3^D; SET: 2^N with N <= 20). fg_gfn_save stores the environment itself
+ *  (mode strings, couplings, energies), so fg_gfn_load needs no env_params.
+ *  Errors: as fg_gfn_create; FG_ERR_STRUCT_SIZE (env_params), FG_ERR_INVALID_ARGUMENT (an env field
+ *  out of range, k not dividing n, set_size > n_items, a loss the environment does not support:
+ *  FLDB/FLSUBTB on HYPERGRID, MODDB on BITSEQ/ISING/SET), FG_ERR_NON_FINITE (NaN/inf beta or coupling). */
+fg_status fg_gfn_create_env(const fg_gfn_params *params, const fg_gfn_env_params *env_params, fg_gfn **out);
 
 /** Releases a GFlowNet. NULL is accepted. */
 void fg_gfn_free(fg_gfn *gfn);
@@ -285,8 +336,9 @@ fg_status fg_gfn_exact_distribution(fg_gfn *gfn, float *dst, size_t dst_len, siz
  *  fg_gfn_exact_distribution). */
 fg_status fg_gfn_target_distribution(fg_gfn *gfn, float *dst, size_t dst_len, size_t *out_len);
 
-/** Fills *out with exact metrics (set out->struct_size = sizeof(fg_gfn_metrics) first). Computes the
- *  exact P_T by dynamic programming (one batched forward pass over all states).
+/** Fills *out with exact metrics (set out->struct_size = sizeof(fg_gfn_metrics) first; the older
+ *  layout without mode_regions_found, n_mode_regions and log_corr is accepted and filled up to its
+ *  size). Computes the exact P_T by dynamic programming (one batched forward pass over all states).
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_INVALID_ARGUMENT (more than 2^24 states). */
 fg_status fg_gfn_evaluate(fg_gfn *gfn, fg_gfn_metrics *out);
 
@@ -761,6 +813,12 @@ fg_status fg_graph_edges(const fg_graph *graph, int64_t *dst, size_t dst_len, si
 #define FG_LINKPRED_RA   2  /* resource allocation */
 #define FG_LINKPRED_GAE  3  /* GCN encoder + dot-product decoder (Kipf & Welling 2016) */
 #define FG_LINKPRED_NCN  4  /* neural common neighbours (Wang et al. 2023), target-link removal */
+#define FG_LINKPRED_NCNC 5  /* NCN with soft common-neighbour completion by a no-gradient inner NCN */
+#define FG_LINKPRED_NBFNET 6 /* neural Bellman-Ford network (Zhu et al. 2021): indicator boundary, DistMult
+                               with a relation and its inverse, PNA aggregation, shortcut, layer norm, MLP
+                               head; no node features. hidden = state width (paper 32), layers = NBF layers
+                               (paper 6), batch_size = Bellman-Ford sources per step (0 or above 64 = 64),
+                               learning_rate 0 = 5e-3. Memory and time grow as n_nodes x batch x hidden. */
 
 /** A link predictor bound to one graph. One thread at a time. */
 typedef struct fg_linkpred fg_linkpred;
@@ -769,18 +827,19 @@ typedef struct fg_linkpred fg_linkpred;
 typedef struct fg_linkpred_params {
     uint32_t struct_size;         /* sizeof(fg_linkpred_params) of the caller's header */
     uint32_t model;               /* FG_LINKPRED_* (default FG_LINKPRED_CN) */
-    uint32_t hidden;              /* embedding width of GAE/NCN, 1 … 4096 (default 256) */
-    uint32_t layers;              /* GCN layers of the encoder, 1 … 16; 0 = model default (GAE 2, NCN 1) */
-    float learning_rate;          /* Adam step size, > 0; 0 = model default (GAE 0.01, NCN 0.0043 with the
-                                     predictor at 0.0024, NCN's Cora setting) (default 0) */
-    float dropout;                /* between encoder layers, in [0, 1) (default 0.3) */
-    uint32_t epochs;              /* training epochs of GAE/NCN (default 100) */
+    uint32_t hidden;              /* embedding width of GAE/NCN/NCNC, 1 … 4096 (default 256) */
+    uint32_t layers;              /* GCN layers of the encoder, 1 … 16; 0 = model default (GAE 2, NCN/NCNC 1) */
+    float learning_rate;          /* Adam step size, > 0; 0 = model default (GAE 0.01, NCN/NCNC 0.0043 with
+                                     the predictor at 0.0024, NCN's Cora setting) (default 0) */
+    float dropout;                /* GAE: between encoder layers; NCN/NCNC: the encoder's tail dropout;
+                                     in [0, 1) (default 0.3) */
+    uint32_t epochs;              /* training epochs of GAE/NCN/NCNC (default 100) */
     uint32_t batch_size;          /* training positives per step; 0 = all (default 1152) */
     uint64_t seed;                /* initialisation, batching and negative-sampling seed (default 0) */
     uint32_t hits_k;              /* K of Hits@K for model selection and the report, >= 1 (default 100) */
-    uint32_t target_link_removal; /* NCN: non-zero removes each batch's positives while training (default 1) */
+    uint32_t target_link_removal; /* NCN/NCNC: non-zero removes each batch's positives while training (default 1) */
     float input_dropout;          /* dropout on the input features, in [0, 1); negative = model default
-                                     (GAE 0, NCN 0.7) (default -1) */
+                                     (GAE 0, NCN/NCNC 0.7) (default -1) */
 } fg_linkpred_params;
 
 /** Default options (struct_size filled in). */
@@ -795,10 +854,14 @@ typedef struct fg_linkpred_report {
     double test_mrr;        /* test mean reciprocal rank of positives among all test negatives */
     double test_auroc;      /* test AUROC */
     double epoch_seconds;   /* mean wall-clock seconds per training epoch (0 for heuristics) */
+    double test_ap;         /* test average precision (added later: written only when struct_size covers it) */
 } fg_linkpred_report;
 
 /** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
- *  GAE and NCN need node features. params may be NULL (defaults).
+ *  GAE, NCN and NCNC need node features; NBFNet uses none (n_nodes x min(batch_size, 64) x hidden x layers
+ *  must stay below 2^28, else FG_ERR_OUT_OF_MEMORY). NCN/NCNC use the NCN authors' Cora setting (dropouts
+ *  0.7 input, 0.05 hidden, 0.3 tail, 0.05 head, 0.4 adjacency entries; NCNC recalibration s 4.3, o 2.8,
+ *  alpha 1, pt 0.75; all completion candidates). params may be NULL (defaults).
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model),
  *  FG_ERR_INVALID_ARGUMENT (out-of-range field, no features for GAE/NCN), FG_ERR_OUT_OF_MEMORY (n_nodes or
  *  n_features times hidden above 2^31). On failure *out = NULL. */
@@ -819,7 +882,7 @@ fg_status fg_linkpred_fit(fg_linkpred *lp, uint64_t split_seed, fg_progress_fn p
                           fg_linkpred_report *report);
 
 /** Scores node pairs [n_pairs, 2] (int64 ids) into dst (n_pairs floats; size query with dst == NULL):
- *  heuristic values, or logits for GAE/NCN. Before any fit the full graph is used.
+ *  heuristic values, or logits for GAE/NCN/NCNC. Before any fit the full graph is used.
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (n_pairs == 0), FG_ERR_OUT_OF_RANGE (node id),
  *  FG_ERR_BUFFER_TOO_SMALL, FG_ERR_OUT_OF_MEMORY. */
 fg_status fg_linkpred_score(fg_linkpred *lp, const int64_t *pairs, size_t n_pairs,
@@ -834,10 +897,43 @@ fg_status fg_linkpred_evaluate(fg_linkpred *lp, const int64_t *positives, size_t
                                const int64_t *negatives, size_t n_neg, uint32_t k,
                                double *out_hits, double *out_mrr, double *out_auroc);
 
+/** Average precision of positive pairs [n_pos, 2] against negative pairs [n_neg, 2] (int64 ids), as
+ *  scikit-learn's average_precision_score: the sum over distinct score thresholds t, from the highest
+ *  down, of (recall_t - recall_previous) * precision_t, where tied scores enter together. In [0, 1].
+ *  Errors: FG_ERR_NULL_ARGUMENT (lp, positives, negatives, out_ap), FG_ERR_INVALID_ARGUMENT (empty sets),
+ *  FG_ERR_OUT_OF_RANGE (node id), FG_ERR_NON_FINITE (a score is NaN/inf), FG_ERR_OUT_OF_MEMORY. */
+fg_status fg_linkpred_average_precision(fg_linkpred *lp, const int64_t *positives, size_t n_pos,
+                                        const int64_t *negatives, size_t n_neg, double *out_ap);
+
+/** Saves a link predictor (its learned parameters, options and the graph it scores on — after fit, the
+ *  split's training graph) to a safetensors file at path (UTF-8), written atomically (temporary file +
+ *  rename). Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty or non-UTF-8 path), FG_ERR_IO. */
+fg_status fg_linkpred_save(const fg_linkpred *lp, const char *path);
+
+/** Loads a link predictor saved by fg_linkpred_save, bound to `graph` (which must have the node and
+ *  feature counts of the graph it was saved from; the predictor keeps its own reference). Scores of the
+ *  loaded predictor equal the saved one's. Every tensor and option is validated.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (path), FG_ERR_IO (missing/unreadable file),
+ *  FG_ERR_CORRUPT_FILE (not a link-predictor checkpoint, bad header, wrong shapes, NaN weights, node ids
+ *  out of range, graph mismatch). On failure *out = NULL. */
+fg_status fg_linkpred_load(const fg_graph *graph, const char *path, fg_linkpred **out);
+
 /** Graph layer families (fg_nodeclass_params.model). */
 #define FG_GNN_GCN   0  /* H' = Â H W, Â = D̃^-1/2 (A+I) D̃^-1/2 (Kipf & Welling 2017) */
 #define FG_GNN_SAGE  1  /* mean aggregation + root weight (Hamilton et al. 2017) */
 #define FG_GNN_GIN   2  /* MLP((1+eps) h_i + sum_j h_j), eps = 0 (Xu et al. 2019) */
+#define FG_GNN_GAT   3  /* graph attention, PyG GATConv semantics (Velickovic et al. 2018): hidden layers of
+                           `heads` heads x `hidden` (concatenated), output layer 1 head, LeakyReLU 0.2
+                           attention, attention dropout = dropout, self loops, ELU; weight decay on every
+                           layer. The paper's Cora setting: hidden 8, heads 8, dropout 0.6, learning_rate
+                           0.005, weight_decay 5e-4 (set them; the defaults are GCN's). */
+
+/** Jumping-knowledge modes (fg_nodeclass_params.jumping_knowledge): every graph layer is `hidden` wide, the
+ *  per-layer states are combined and a final linear layer maps them to the classes (PyG BasicGNN(jk=...)). */
+#define FG_JK_NONE   0  /* no jumping knowledge: the last graph layer outputs the classes */
+#define FG_JK_LAST   1  /* the last layer's state */
+#define FG_JK_CONCAT 2  /* all layers' states concatenated */
+#define FG_JK_MAX    3  /* element-wise maximum over layers */
 
 /** A node classifier bound to one graph with features and labels. One thread at a time. */
 typedef struct fg_nodeclass fg_nodeclass;
@@ -854,14 +950,22 @@ typedef struct fg_nodeclass_params {
     uint32_t epochs;        /* default number of epochs of fg_nodeclass_fit (default 200) */
     uint64_t seed;          /* initialisation and dropout seed (default 0) */
     uint32_t normalize_features; /* non-zero: rows of the features scaled to sum 1 (default 1) */
+    /* Fields added after the first release; callers built with the older header (struct_size without them)
+       get their defaults. */
+    uint32_t heads;             /* FG_GNN_GAT: attention heads of the hidden layers, 0 … 64; 0 = 8 (default 0) */
+    uint32_t virtual_node;      /* non-zero: MPNN + virtual node (Cai et al. 2023): between layers a virtual
+                                   node's state MLP(vn + mean_i h_i) is updated and added to every node;
+                                   needs layers >= 2 (default 0) */
+    uint32_t jumping_knowledge; /* FG_JK_* (default FG_JK_NONE) */
 } fg_nodeclass_params;
 
 /** Default options (struct_size filled in). */
 fg_nodeclass_params fg_nodeclass_default_params(void);
 
 /** Creates a node classifier (keeps its own reference to graph). The graph needs features and labels.
- *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM, FG_ERR_INVALID_ARGUMENT,
- *  FG_ERR_OUT_OF_MEMORY (model too large). */
+ *  params->struct_size may be the current size or the size before `heads` was added (older headers).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model, jumping_knowledge),
+ *  FG_ERR_INVALID_ARGUMENT, FG_ERR_OUT_OF_MEMORY (model too large). */
 fg_status fg_nodeclass_create(const fg_graph *graph, const fg_nodeclass_params *params, fg_nodeclass **out);
 
 /** Releases a node classifier. NULL is accepted. */

@@ -3,7 +3,8 @@ import FlowGen
 
 /// Layouts of fg_gfn_params / fg_gfn_metrics this library accepts (sizeof per header version).
 let knownGFNParamsSizes = [MemoryLayout<fg_gfn_params>.size]
-let knownGFNMetricsSizes = [MemoryLayout<fg_gfn_metrics>.size]
+/// 72 = the first fg_gfn_metrics (without mode regions and log_corr).
+let knownGFNMetricsSizes = [72, MemoryLayout<fg_gfn_metrics>.size]
 
 @_cdecl("fg_gfn_default_params")
 public func fg_gfn_default_params() -> fg_gfn_params {
@@ -42,16 +43,19 @@ func gfnCall(_ function: StaticString, _ body: () throws -> Void) -> fg_status {
     }
 }
 
-/// Validates C params and builds the environment and configuration.
-func gfnSetup(_ params: UnsafePointer<fg_gfn_params>?) throws -> (HyperGrid, GFlowNetTrainer.Configuration) {
+/// Validates C params and builds the environment and configuration (`envParams`: the BITSEQ, ISING
+/// and SET parameters, nil = defaults; see GFlowNet+Environments.swift).
+func gfnSetup(_ params: UnsafePointer<fg_gfn_params>?,
+              envParams: UnsafePointer<fg_gfn_env_params>? = nil) throws -> (DiscreteEnvironment, GFlowNetTrainer.Configuration) {
     let p = params?.pointee ?? fg_gfn_default_params()
     try checkStructSize(p.struct_size, known: knownGFNParamsSizes, name: "params")
-    guard p.env == UInt32(FG_GFN_ENV_HYPERGRID) else {
+    guard p.env <= UInt32(FG_GFN_ENV_SET) else {
         throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.env = \(p.env) is not an FG_GFN_ENV_* value")
     }
     guard let objective = GFlowNetObjective(rawValue: p.loss) else {
         throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.loss = \(p.loss) is not an FG_GFN_LOSS_* value")
     }
+    if p.env != UInt32(FG_GFN_ENV_HYPERGRID) { return try gfnSetupZoo(p, envParams, objective: objective) }
     let ndim = Int(p.ndim), height = Int(p.height)
     guard height >= 2 && height <= 65536 else { throw CAPIError.invalid("params.height must be in 2…65536, got \(height)") }
     guard ndim >= 1, HyperGrid.stateCount(ndim: ndim, height: height) != nil, ndim * height <= 1 << 20 else {
@@ -62,6 +66,14 @@ func gfnSetup(_ params: UnsafePointer<fg_gfn_params>?) throws -> (HyperGrid, GFl
     }
     guard p.r0 > 0 else { throw CAPIError.invalid("params.r0 must be > 0 (every reward must be positive), got \(p.r0)") }
     guard p.r1 >= 0, p.r2 >= 0 else { throw CAPIError.invalid("params.r1 and params.r2 must be ≥ 0, got \(p.r1), \(p.r2)") }
+    let grid = HyperGrid(ndim: ndim, height: height, r0: p.r0, r1: p.r1, r2: p.r2)
+    return (grid, try gfnConfiguration(p, objective: objective, environment: grid))
+}
+
+/// The shared fields of `p` as a validated configuration for `env` (ranges, network size, memory,
+/// objective–environment compatibility).
+func gfnConfiguration(_ p: fg_gfn_params, objective: GFlowNetObjective,
+                      environment env: DiscreteEnvironment) throws -> GFlowNetTrainer.Configuration {
     var c = GFlowNetTrainer.Configuration()
     c.objective = objective
     c.lambda = p.lambda
@@ -74,16 +86,18 @@ func gfnSetup(_ params: UnsafePointer<fg_gfn_params>?) throws -> (HyperGrid, GFl
     c.uniformBackward = p.uniform_pb != 0
     c.seed = p.seed
     if let problem = c.problem { throw CAPIError.invalid("params: \(problem)") }
-    let inputs = ndim * height, w = c.hiddenWidth
-    let weights = inputs * w + w * w * (c.hiddenLayers - 1) + w * (2 * ndim + 2)
+    let inputs = env.encodingDimension, w = c.hiddenWidth
+    let weights = inputs * w + w * w * (c.hiddenLayers - 1) + w * 2 * env.actionCount
     guard weights <= 1 << 28 else {
         throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "the policy network would have \(weights) weights (limit 2^28)")
     }
-    let grid = HyperGrid(ndim: ndim, height: height, r0: p.r0, r1: p.r1, r2: p.r2)
-    if let problem = GFlowNetTrainer.resourceProblem(environment: grid, configuration: c) {
+    if let problem = GFlowNetTrainer.resourceProblem(environment: env, configuration: c) {
         throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: problem)
     }
-    return (grid, c)
+    if let problem = GFlowNetTrainer.compatibilityProblem(environment: env, configuration: c) {
+        throw CAPIError.invalid("params.loss: \(problem)")
+    }
+    return c
 }
 
 func gfnHandle(_ gfn: OpaquePointer?) throws -> GFlowNetTrainer {
@@ -198,7 +212,12 @@ public func fg_gfn_evaluate(_ gfn: OpaquePointer?, _ out: UnsafeMutablePointer<f
         r.struct_size = UInt32(MemoryLayout<fg_gfn_metrics>.size)
         r.l1 = m.l1; r.tv = m.tv; r.jsd = m.jsd; r.log_z = m.logZ; r.log_z_true = m.logZTrue
         r.modes_found = UInt64(m.modesFound); r.n_modes = UInt64(m.modeCount); r.trajectories = UInt64(m.trajectories)
-        out.pointee = r
+        r.mode_regions_found = UInt64(m.modeRegionsFound); r.n_mode_regions = UInt64(m.modeRegionCount)
+        r.log_corr = m.logRewardCorrelation
+        // Fill only the caller's layout (older headers have a shorter struct).
+        let size = Int(out.pointee.struct_size)
+        r.struct_size = UInt32(size)
+        withUnsafeBytes(of: &r) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: size) }
     }
 }
 
@@ -257,8 +276,14 @@ public func fg_gfn_create_with_reward(_ params: UnsafePointer<fg_gfn_params>?, _
     return gfnCall("fg_gfn_create_with_reward") {
         guard let out else { throw CAPIError.null("out") }
         guard let logReward else { throw CAPIError.null("log_reward") }
+        guard params == nil || params?.pointee.env == UInt32(FG_GFN_ENV_HYPERGRID) else {
+            throw CAPIError.invalid("fg_gfn_create_with_reward needs params.env = FG_GFN_ENV_HYPERGRID")
+        }
         let (grid, config) = try gfnSetup(params)
-        let env = CustomRewardEnvironment(base: grid, logReward: callbackLogReward(logReward, userData, stateDimension: grid.ndim))
+        let env = CustomRewardEnvironment(base: grid, logReward: callbackLogReward(logReward, userData, stateDimension: grid.stateDimension))
+        if let problem = GFlowNetTrainer.compatibilityProblem(environment: env, configuration: config) {
+            throw CAPIError.invalid("params.loss: \(problem)")
+        }
         out.pointee = boxGFN(GFlowNetTrainer(environment: env, configuration: config))
     }
 }

@@ -129,6 +129,9 @@ public func fg_gfn_create_with_env(_ params: UnsafePointer<fg_gfn_params>?, _ en
         guard env != nil else { throw CAPIError.null("env") }
         let (_, config) = try gfnSetup(params)
         let environment = try callbackEnvironment(env, config: config, requireReward: true)
+        let problem = GFlowNetTrainer.compatibilityProblem(environment: environment, configuration: config)
+        try environment.throwIfFailed()
+        if let problem { throw CAPIError.invalid("params.loss: \(problem)") }
         out.pointee = boxGFN(GFlowNetTrainer(environment: environment, configuration: config))
     }
 }

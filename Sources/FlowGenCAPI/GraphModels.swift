@@ -4,13 +4,33 @@ import FlowGen
 // fg_linkpred_* and fg_nodeclass_* (graph section of include/flowgen.h).
 
 let knownLinkPredParamsSizes = [MemoryLayout<fg_linkpred_params>.size]
-let knownLinkPredReportSizes = [MemoryLayout<fg_linkpred_report>.size]
-let knownNodeClassParamsSizes = [MemoryLayout<fg_nodeclass_params>.size]
+/// fg_linkpred_report without test_ap (48 bytes) and with it.
+let knownLinkPredReportSizes = [MemoryLayout<fg_linkpred_report>.offset(of: \fg_linkpred_report.test_ap)!,
+                                MemoryLayout<fg_linkpred_report>.size]
+/// fg_nodeclass_params before `heads`, `virtual_node` and `jumping_knowledge` were appended: the bytes up to
+/// `heads` (rounded up to the struct's 8-byte alignment), and the current size.
+let nodeClassParamsFirstFieldsBytes = MemoryLayout<fg_nodeclass_params>.offset(of: \fg_nodeclass_params.heads) ?? 0
+let knownNodeClassParamsSizes = [(nodeClassParamsFirstFieldsBytes + 7) / 8 * 8, MemoryLayout<fg_nodeclass_params>.size]
 
-/// FG_LINKPRED_* codes in order.
-let linkModelByCode: [LinkModelKind] = [.cn, .aa, .ra, .gae, .ncn]
+/// FG_LINKPRED_* codes in order (nil = a code not implemented in this build).
+let linkModelByCode: [LinkModelKind?] = [.cn, .aa, .ra, .gae, .ncn, .ncnc, .nbfnet]
 /// FG_GNN_* codes in order.
-let gnnKindByCode: [GNNKind] = [.gcn, .sage, .gin]
+let gnnKindByCode: [GNNKind] = [.gcn, .sage, .gin, .gat]
+/// FG_JK_* codes in order (nil = none).
+let jumpingKnowledgeByCode: [JumpingKnowledge?] = [nil, .last, .concat, .max]
+
+/// Reads caller params of either known size: fields the caller's (older) layout lacks keep their defaults.
+/// The size is checked before anything beyond the first field is read.
+func readNodeClassParams(_ params: UnsafePointer<fg_nodeclass_params>?) throws -> fg_nodeclass_params {
+    var p = fg_nodeclass_default_params()
+    guard let params else { return p }
+    let declared = UnsafeRawPointer(params).load(as: UInt32.self)
+    try checkStructSize(declared, known: knownNodeClassParamsSizes, name: "params")
+    let bytes = Int(declared) == MemoryLayout<fg_nodeclass_params>.size ? Int(declared) : nodeClassParamsFirstFieldsBytes
+    withUnsafeMutableBytes(of: &p) { dst in dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(params), count: bytes)) }
+    p.struct_size = UInt32(MemoryLayout<fg_nodeclass_params>.size)
+    return p
+}
 
 @_cdecl("fg_linkpred_default_params")
 public func fg_linkpred_default_params() -> fg_linkpred_params {
@@ -45,10 +65,10 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
         let g = try graphBox(graph).graph
         let p = params?.pointee ?? fg_linkpred_default_params()
         try checkStructSize(p.struct_size, known: knownLinkPredParamsSizes, name: "params")
-        guard Int(p.model) < linkModelByCode.count else {
+        guard Int(p.model) < linkModelByCode.count, let model = linkModelByCode[Int(p.model)] else {
             throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.model = \(p.model) is not an FG_LINKPRED_* value")
         }
-        var c = LinkPredictor.Configuration(model: linkModelByCode[Int(p.model)])
+        var c = LinkPredictor.Configuration(model: model)
         guard p.hidden >= 1, p.hidden <= 4096 else { throw CAPIError.invalid("params.hidden must be in 1 … 4096, got \(p.hidden)") }
         guard p.layers <= 16 else { throw CAPIError.invalid("params.layers must be in 0 … 16, got \(p.layers)") }
         guard p.learning_rate.isFinite, p.learning_rate >= 0 else {
@@ -80,6 +100,15 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
                                 message: "n_features × hidden = \(g.featureCount) × \(c.hidden) weights or n_nodes × hidden = \(g.nodeCount) × \(c.hidden) embeddings are too many (limit 2^31)")
             }
         }
+        if c.model == .nbfnet {
+            guard p.hidden <= 1024 else { throw CAPIError.invalid("params.hidden (the NBFNet state width) must be in 1 … 1024, got \(p.hidden)") }
+            let batch = c.batchSize == 0 ? 64 : min(c.batchSize, 64)
+            let (state, overflow) = g.nodeCount.multipliedReportingOverflow(by: batch * c.hidden * c.layers)
+            guard !overflow, state <= 1 << 28 else {
+                throw CAPIError(status: FG_ERR_OUT_OF_MEMORY,
+                                message: "NBFNet would hold n_nodes × batch × hidden × layers = \(g.nodeCount) × \(batch) × \(c.hidden) × \(c.layers) states (limit 2^28)")
+            }
+        }
         let predictor = try LinkPredictor(graph: g, configuration: c)
         out.pointee = OpaquePointer(Unmanaged.passRetained(predictor).toOpaque())
     }
@@ -109,6 +138,7 @@ public func fg_linkpred_fit(_ lp: OpaquePointer?, _ splitSeed: UInt64, _ progres
             report.pointee.test_mrr = r.testMRR
             report.pointee.test_auroc = r.testAUROC
             report.pointee.epoch_seconds = r.epochSeconds
+            if Int(report.pointee.struct_size) >= MemoryLayout<fg_linkpred_report>.size { report.pointee.test_ap = r.testAP }
         }
     }
 }
@@ -169,6 +199,9 @@ public func fg_nodeclass_default_params() -> fg_nodeclass_params {
     p.epochs = UInt32(c.epochs)
     p.seed = 0
     p.normalize_features = 1
+    p.heads = 0
+    p.virtual_node = 0
+    p.jumping_knowledge = UInt32(FG_JK_NONE)
     return p
 }
 
@@ -184,8 +217,7 @@ public func fg_nodeclass_create(_ graph: OpaquePointer?, _ params: UnsafePointer
     return graphCall("fg_nodeclass_create") {
         guard let out else { throw CAPIError.null("out") }
         let g = try graphBox(graph).graph
-        let p = params?.pointee ?? fg_nodeclass_default_params()
-        try checkStructSize(p.struct_size, known: knownNodeClassParamsSizes, name: "params")
+        let p = try readNodeClassParams(params)
         guard Int(p.model) < gnnKindByCode.count else {
             throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.model = \(p.model) is not an FG_GNN_* value")
         }
@@ -201,17 +233,31 @@ public func fg_nodeclass_create(_ graph: OpaquePointer?, _ params: UnsafePointer
             throw CAPIError.invalid("params.dropout must be in [0, 1), got \(p.dropout)")
         }
         guard p.epochs <= 1_000_000 else { throw CAPIError.invalid("params.epochs must be ≤ 1000000") }
+        guard Int(p.jumping_knowledge) < jumpingKnowledgeByCode.count else {
+            throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.jumping_knowledge = \(p.jumping_knowledge) is not an FG_JK_* value")
+        }
+        guard p.heads <= 64 else { throw CAPIError.invalid("params.heads must be in 0 … 64 (0 = 8), got \(p.heads)") }
+        guard p.virtual_node == 0 || p.layers >= 2 else {
+            throw CAPIError.invalid("params.virtual_node needs layers ≥ 2 (the virtual node acts between layers), got \(p.layers)")
+        }
         guard g.featureCount > 0 else { throw CAPIError.invalid("node classification needs node features; the graph has none") }
         guard g.labels != nil else { throw CAPIError.invalid("node classification needs labels; the graph has none") }
         guard g.classCount <= 1 << 20 else { throw CAPIError.invalid("labels must be < 2^20 (got \(g.classCount - 1))") }
-        let (weights, overflow) = g.featureCount.multipliedReportingOverflow(by: Int(p.hidden))
-        let widest = max(Int(p.hidden), g.classCount)
-        guard !overflow, weights <= 1 << 31, g.nodeCount * widest <= 1 << 31, Int(p.hidden) * g.classCount <= 1 << 31 else {
+        let kind = gnnKindByCode[Int(p.model)]
+        let heads = p.heads == 0 ? 8 : Int(p.heads)
+        let width = kind == .gat ? Int(p.hidden) * heads : Int(p.hidden)
+        let (weights, overflow) = g.featureCount.multipliedReportingOverflow(by: width)
+        let widest = max(width * Int(p.layers), g.classCount)
+        guard !overflow, weights <= 1 << 31, g.nodeCount * widest <= 1 << 31, width * Int(p.layers) * g.classCount <= 1 << 31,
+              width * width <= 1 << 31, (kind != .gat || g.adjacency.nonZeroCount + g.nodeCount <= (1 << 31) / heads) else {
             throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "the model would be too large (n_features × hidden, n_nodes × width or hidden × classes above 2^31)")
         }
         var c = NodeClassifier.Configuration()
-        c.kind = gnnKindByCode[Int(p.model)]
+        c.kind = kind
         c.hidden = Int(p.hidden); c.layers = Int(p.layers)
+        c.heads = heads; c.weightDecayAllLayers = kind == .gat
+        c.virtualNode = p.virtual_node != 0
+        c.jumpingKnowledge = jumpingKnowledgeByCode[Int(p.jumping_knowledge)]
         c.learningRate = p.learning_rate; c.weightDecay = p.weight_decay; c.dropout = p.dropout
         c.epochs = Int(p.epochs); c.seed = p.seed; c.normalizeFeatures = p.normalize_features != 0
         let classifier = try NodeClassifier(graph: g, configuration: c)

@@ -113,8 +113,10 @@ public final class ConditionalGFlowNet {
     public private(set) var trajectoriesSeen = 0
     public private(set) var lossHistory: [Float] = []
 
-    /// Objectives a conditional GFlowNet trains with.
-    public static let supportedObjectives: [GFlowNetObjective] = [.trajectoryBalance, .detailedBalance, .subTrajectoryBalance, .logPartitionVariance]
+    /// The objectives a conditional trainer supports (FM and the objectives that need per-state rewards
+    /// of the base environment are not conditioned here).
+    public static let supportedObjectives: Set<GFlowNetObjective> =
+        [.trajectoryBalance, .detailedBalance, .subTrajectoryBalance, .logPartitionVariance]
 
     /// Preconditions: `configuration.problem == nil`, objective in `supportedObjectives`.
     public init(base: DiscreteEnvironment, conditionDimension: Int, configuration: GFlowNetTrainer.Configuration,
@@ -178,7 +180,9 @@ public final class ConditionalGFlowNet {
             case .detailedBalance: loss = detailedBalanceLoss(lp)
             case .subTrajectoryBalance: loss = subTrajectoryBalanceLoss(lp, lambda: configuration.lambda)
             case .logPartitionVariance: loss = logPartitionVarianceLoss(lp)
-            default: preconditionFailure("objective \(configuration.objective.name) is not supported (excluded at init)")
+            case .flowMatching, .modifiedDetailedBalance, .forwardLookingDetailedBalance,
+                 .forwardLookingSubTrajectoryBalance:
+                throw GFlowNetError.invalidConfiguration("conditional GFlowNets support TB, DB, SubTB and ZVar, not \(configuration.objective.name)")
             }
             let l = loss.value.scalar
             try environment.throwIfFailed()

@@ -42,6 +42,15 @@ public protocol DiscreteEnvironment: AnyObject {
     func stateIndex(_ states: [Int32], count: Int) -> [Int]
     /// Whether a terminal state is a mode (e.g. a HyperGrid cell with the maximum reward).
     func isMode(_ states: [Int32], count: Int) throws -> [Bool]
+
+    /// Whether `intermediateLogReward` is defined (forward-looking objectives need it). Default false.
+    var providesIntermediateLogRewards: Bool { get }
+    /// log R(s) = −E(s) of any state (terminal or not) → `[count]`, equal to `logReward` on terminal
+    /// states; only called when `providesIntermediateLogRewards`. See EnvironmentCapabilities.swift.
+    func intermediateLogReward(_ states: [Int32], count: Int) -> [Double]
+    /// The mode region of each state (an id ≥ 0, e.g. a HyperGrid corner), −1 for states that are not
+    /// modes. Default: each mode state is its own region (its `stateIndex`).
+    func modeRegion(_ states: [Int32], count: Int) throws -> [Int]
     /// Throws (and clears) a failure recorded by a non-throwing requirement, e.g. a failing user
     /// callback (`CallbackEnvironment`); the default does nothing. The trainer calls it before applying
     /// or reporting anything computed with the environment.

@@ -59,14 +59,21 @@ public func exactTerminatingDistribution(dag: EnumeratedDAG, forwardProbabilitie
 }
 
 /// The target distribution R(x)/Z over all states and log Z = log Σ_x R(x) (computed in log space).
+/// Only terminating states (exit valid) are objects x: the others get probability 0 and their reward
+/// is not evaluated.
 public func targetDistribution(_ env: DiscreteEnvironment, dag: EnumeratedDAG) throws -> (probabilities: [Double], logZ: Double) {
-    let logR = try env.logReward(dag.states, count: dag.stateCount)
+    let a = dag.actionCount, dim = env.stateDimension
+    let terminal = (0..<dag.stateCount).filter { dag.forwardMask[$0 * a + a - 1] }
+    let states = terminal.count == dag.stateCount ? dag.states : terminal.flatMap { dag.states[($0 * dim)..<(($0 + 1) * dim)] }
+    let logR = try env.logReward(states, count: terminal.count)
     for r in logR where !r.isFinite { throw GFlowNetError.invalidReward("a log reward is \(r) (rewards must be finite and positive)") }
     let m = logR.max() ?? 0
     var total = 0.0
     for r in logR { total += exp(r - m) }
     let logZ = m + log(total)
-    return (logR.map { exp($0 - logZ) }, logZ)
+    var p = [Double](repeating: 0, count: dag.stateCount)
+    for (k, i) in terminal.enumerated() { p[i] = exp(logR[k] - logZ) }
+    return (p, logZ)
 }
 
 /// Distances between a learned distribution P and a target p over the same states.

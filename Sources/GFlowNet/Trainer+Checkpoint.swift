@@ -5,33 +5,35 @@ import FlowNN
 /// Checkpoint layout (safetensors): estimator parameters under "estimator.layers.<i>.weight/bias",
 /// "log_z" [1], optimizer slots under "optimizer.g<group>.p<param>.s<slot>", and metadata
 /// "flowgen.kind" = "gfn", "flowgen.format" = "1", the environment ("flowgen.env" = "hypergrid", ndim,
-/// height, rewards as IEEE-754 bit patterns), the configuration, step, trajectories, modes found, the
+/// height, rewards as IEEE-754 bit patterns; or "bitseq", "ising", "set": see EnvironmentCheckpoint.swift),
+/// the configuration, step, trajectories, modes found, the
 /// ZVar log Z estimate, the generator state and "flowgen.reward" ("builtin", or "callback" for a
 /// `CustomRewardEnvironment` over a HyperGrid, whose reward function must be supplied again when
-/// loading). Only HyperGrid runs can be checkpointed.
+/// loading).
 extension GFlowNetTrainer {
     static let kind = "gfn"
 
     /// The complete state as a safetensors file. Throws for environments without a checkpoint format.
     public func checkpoint() throws -> SafeTensorsFile {
         let custom = environment as? CustomRewardEnvironment
-        guard let grid = (custom?.base ?? environment) as? HyperGrid else {
-            throw FlowIOError.invalid("only HyperGrid GFlowNets can be saved")
+        let base = custom?.base ?? environment
+        var envFields: [String: String]
+        if let grid = base as? HyperGrid {
+            envFields = ["env": "hypergrid", "ndim": String(grid.ndim), "height": String(grid.height),
+                         "r0": String(grid.r0.bitPattern), "r1": String(grid.r1.bitPattern), "r2": String(grid.r2.bitPattern)]
+        } else if let fields = ZooCheckpoint.fields(of: base) {
+            envFields = fields
+        } else {
+            throw FlowIOError.invalid("only GFlowNets on built-in environments can be saved")
         }
         let c = configuration
         var tensors = estimator.stateDict().map { ("estimator.\($0.name)", $0.tensor) }
         tensors.append(("log_z", logZ.value.copy()))
         tensors += optimizer.stateTensors().map { ("optimizer.\($0.name)", $0.tensor) }
-        let metadata: [String: String] = [
+        var metadata: [String: String] = [
             "flowgen.kind": Self.kind,
             "flowgen.format": "1",
-            "flowgen.env": "hypergrid",
             "flowgen.reward": custom == nil ? "builtin" : "callback",
-            "flowgen.ndim": String(grid.ndim),
-            "flowgen.height": String(grid.height),
-            "flowgen.r0": String(grid.r0.bitPattern),
-            "flowgen.r1": String(grid.r1.bitPattern),
-            "flowgen.r2": String(grid.r2.bitPattern),
             "flowgen.loss": c.objective.name,
             "flowgen.lambda": String(c.lambda.bitPattern),
             "flowgen.batch_size": String(c.batchSize),
@@ -49,6 +51,7 @@ extension GFlowNetTrainer {
             "flowgen.log_z_estimate": String(lastLogZEstimate.bitPattern),
             "flowgen.rng": rng.stateWords.map(String.init).joined(separator: ","),
         ]
+        for (key, value) in envFields { metadata["flowgen." + key] = value }
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
     }
 
@@ -64,7 +67,7 @@ extension GFlowNetTrainer {
             throw FlowIOError.corrupt("checkpoint holds a '\(meta["flowgen.kind"] ?? "")' model, not a GFlowNet")
         }
         guard try fields.string("format") == "1" else { throw FlowIOError.corrupt("unsupported GFlowNet checkpoint format") }
-        guard try fields.string("env") == "hypergrid" else { throw FlowIOError.corrupt("unknown environment '\(meta["flowgen.env"] ?? "")'") }
+        let envKind = try fields.string("env")
         let reward = meta["flowgen.reward"] ?? "builtin"
         guard reward == "builtin" || reward == "callback" else { throw FlowIOError.corrupt("unknown reward kind '\(reward)'") }
         if reward == "callback" && logReward == nil {
@@ -73,14 +76,20 @@ extension GFlowNetTrainer {
         if reward == "builtin" && logReward != nil {
             throw FlowIOError.invalid("the checkpoint uses the built-in HyperGrid reward; load it without a reward function")
         }
-        let ndim = try fields.integer("ndim", as: Int.self), height = try fields.integer("height", as: Int.self)
-        let r0 = try double("r0"), r1 = try double("r1"), r2 = try double("r2")
-        guard ndim >= 1, ndim <= 1024, height >= 2, height <= 1 << 16,
-              let _ = HyperGrid.stateCount(ndim: ndim, height: height), ndim * height <= 1 << 20 else {
-            throw FlowIOError.corrupt("checkpoint grid size ndim=\(ndim) height=\(height) is invalid")
-        }
-        guard r0.isFinite, r0 > 0, r1.isFinite, r1 >= 0, r2.isFinite, r2 >= 0 else {
-            throw FlowIOError.corrupt("checkpoint rewards are invalid")
+        let base: DiscreteEnvironment
+        if envKind == "hypergrid" {
+            let ndim = try fields.integer("ndim", as: Int.self), height = try fields.integer("height", as: Int.self)
+            let r0 = try double("r0"), r1 = try double("r1"), r2 = try double("r2")
+            guard ndim >= 1, ndim <= 1024, height >= 2, height <= 1 << 16,
+                  let _ = HyperGrid.stateCount(ndim: ndim, height: height), ndim * height <= 1 << 20 else {
+                throw FlowIOError.corrupt("checkpoint grid size ndim=\(ndim) height=\(height) is invalid")
+            }
+            guard r0.isFinite, r0 > 0, r1.isFinite, r1 >= 0, r2.isFinite, r2 >= 0 else {
+                throw FlowIOError.corrupt("checkpoint rewards are invalid")
+            }
+            base = HyperGrid(ndim: ndim, height: height, r0: r0, r1: r1, r2: r2)
+        } else {
+            base = try ZooCheckpoint.environment(kind: envKind, fields: fields)
         }
         var c = Configuration()
         guard let objective = GFlowNetObjective(name: try fields.string("loss")) else { throw FlowIOError.corrupt("unknown loss in checkpoint") }
@@ -98,7 +107,7 @@ extension GFlowNetTrainer {
         let step = try fields.integer("step", as: Int.self)
         let trajectories = try fields.integer("trajectories", as: Int.self)
         guard step >= 0, trajectories >= 0 else { throw FlowIOError.corrupt("checkpoint counters are negative") }
-        let stateCount = HyperGrid.stateCount(ndim: ndim, height: height)!
+        let stateCount = base.enumeratedStateCount ?? Int.max
         let modesText = try fields.string("modes_found")
         var modes = Set<Int>()
         for part in modesText.split(separator: ",") {
@@ -108,9 +117,9 @@ extension GFlowNetTrainer {
         let estimate = try double("log_z_estimate")
         let savedRNG = try fields.randomGenerator()
 
-        let grid = HyperGrid(ndim: ndim, height: height, r0: r0, r1: r1, r2: r2)
-        let env: DiscreteEnvironment = logReward.map { CustomRewardEnvironment(base: grid, logReward: $0) } ?? grid
-        if let problem = GFlowNetTrainer.resourceProblem(environment: env, configuration: c) {
+        let env: DiscreteEnvironment = logReward.map { CustomRewardEnvironment(base: base, logReward: $0) } ?? base
+        if let problem = GFlowNetTrainer.resourceProblem(environment: env, configuration: c)
+            ?? GFlowNetTrainer.compatibilityProblem(environment: env, configuration: c) {
             throw FlowIOError.corrupt("checkpoint configuration: \(problem)")
         }
         let trainer = GFlowNetTrainer(environment: env, configuration: c)

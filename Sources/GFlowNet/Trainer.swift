@@ -9,17 +9,21 @@ import Glibc
 /// The training objective.
 public enum GFlowNetObjective: UInt32, CaseIterable, Sendable {
     case trajectoryBalance = 0, detailedBalance = 1, subTrajectoryBalance = 2, flowMatching = 3,
-         logPartitionVariance = 4
+         logPartitionVariance = 4, modifiedDetailedBalance = 5, forwardLookingDetailedBalance = 6,
+         forwardLookingSubTrajectoryBalance = 7
 
-    /// Short name ("tb", "db", "subtb", "fm", "zvar").
-    public var name: String { ["tb", "db", "subtb", "fm", "zvar"][Int(rawValue)] }
+    static let names = ["tb", "db", "subtb", "fm", "zvar", "moddb", "fldb", "flsubtb"]
+    /// Short name ("tb", "db", "subtb", "fm", "zvar", "moddb", "fldb", "flsubtb").
+    public var name: String { Self.names[Int(rawValue)] }
     /// Parses a short name.
     public init?(name: String) {
-        guard let i = ["tb", "db", "subtb", "fm", "zvar"].firstIndex(of: name.lowercased()) else { return nil }
+        guard let i = Self.names.firstIndex(of: name.lowercased()) else { return nil }
         self.init(rawValue: UInt32(i))
     }
-    /// Whether the estimator needs a log F head.
-    var needsLogFlow: Bool { self == .detailedBalance || self == .subTrajectoryBalance }
+    /// Whether the estimator needs a log F head (log F̃ for the forward-looking objectives).
+    var needsLogFlow: Bool {
+        [.detailedBalance, .subTrajectoryBalance, .forwardLookingDetailedBalance, .forwardLookingSubTrajectoryBalance].contains(self)
+    }
 }
 
 /// Quality of a trained sampler measured exactly (no sampling noise) on an enumerable environment.
@@ -27,12 +31,19 @@ public struct GFlowNetMetrics: Equatable {
     /// Σ_x |P_T(x) − R(x)/Z|, TV = l1/2, Jensen–Shannon divergence.
     public var l1: Double, tv: Double, jsd: Double
     /// The model's log Z estimate (TB: the parameter; DB/SubTB: log F(s₀); FM: log Σ_a F(s₀, a);
-    /// ZVar: −mean ζ of the last batch) and the true log Z.
+    /// ZVar: −mean ζ of the last batch; FL-DB/FL-SubTB: log F̃(s₀) + log R(s₀); modified DB:
+    /// log R(s₀) − log P_F(s_f|s₀)) and the true log Z.
     public var logZ: Double, logZTrue: Double
     /// Distinct mode cells among all training samples so far, and the number of mode cells.
     public var modesFound: Int, modeCount: Int
     /// Trajectories sampled for training so far.
     public var trajectories: Int
+    /// Distinct mode regions (see `DiscreteEnvironment.modeRegion`) containing a found mode cell, and
+    /// the number of mode regions.
+    public var modeRegionsFound = 0, modeRegionCount = 0
+    /// Pearson correlation of log P_T(x) (exact, floored at 1e-300) with log R(x) over the terminating
+    /// states (NaN when either is constant).
+    public var logRewardCorrelation = Double.nan
 }
 
 /// A GFlowNet with its estimator, log Z, Adam optimizer (separate log Z learning rate), sampling
@@ -91,6 +102,8 @@ public final class GFlowNetTrainer {
     /// Preconditions: `configuration.problem == nil` (the C layer checks it first).
     public init(environment: DiscreteEnvironment, configuration: Configuration) {
         precondition(configuration.problem == nil, configuration.problem ?? "")
+        precondition(Self.compatibilityProblem(environment: environment, configuration: configuration) == nil,
+                     Self.compatibilityProblem(environment: environment, configuration: configuration) ?? "")
         self.configuration = configuration
         self.environment = environment
         var initRNG = RandomGenerator(seed: configuration.seed)
@@ -119,7 +132,7 @@ public final class GFlowNetTrainer {
         if rows.overflow || total.overflow || total.partialValue > 1 << 30 {
             return "one batch would hold \(c.batchSize) × \(env.maxTrajectoryLength) states × \(perRow) floats (limit 2^30); use a smaller batch, network or grid"
         }
-        if c.objective == .subTrajectoryBalance {
+        if c.objective == .subTrajectoryBalance || c.objective == .forwardLookingSubTrajectoryBalance {
             let t = env.maxTrajectoryLength + 1
             if t > 1 << 20 || t * t * c.batchSize > 1 << 27 {
                 return "SubTB needs (max length + 1)² × batch = \(t)² × \(c.batchSize) ≤ 2^27 elements; use TB/DB or a smaller grid or batch"
@@ -153,6 +166,9 @@ public final class GFlowNetTrainer {
             for (z, r) in zip(zeta, batch.logRewards) { mean += Double(z) - r }
             lastLogZEstimate = -mean / Double(Swift.max(zeta.count, 1))
             return logPartitionVarianceLoss(lp)
+        case .modifiedDetailedBalance, .forwardLookingDetailedBalance, .forwardLookingSubTrajectoryBalance:
+            // A failing reward gives a NaN loss here; trainStep uses the throwing `stateRewardLoss`.
+            return (try? stateRewardLoss(of: batch, recorded: recorded)) ?? Variable(Tensor(Float.nan))
         }
     }
 
@@ -209,7 +225,8 @@ public final class GFlowNetTrainer {
                 let idx = environment.stateIndex(batch.terminalStates, count: batch.batchSize)
                 for i in 0..<batch.batchSize where modes[i] { newModes.append(idx[i]) }
             }
-            let lossValue = loss(of: batch, recorded: recorded)
+            let lossValue = configuration.objective.needsStateRewards
+                ? try stateRewardLoss(of: batch, recorded: recorded) : loss(of: batch, recorded: recorded)
             let l = lossValue.value.scalar
             try environment.throwIfFailed()
             guard l.isFinite else { throw GFlowNetError.numerical(step: step + 1, loss: l) }
@@ -334,6 +351,8 @@ public final class GFlowNetTrainer {
                 return m + log(total)
             }
             return Double(row[estimator.logFlowColumn!])
+        case .modifiedDetailedBalance, .forwardLookingDetailedBalance, .forwardLookingSubTrajectoryBalance:
+            return stateRewardLogZEstimate()
         }
     }
 
@@ -344,8 +363,9 @@ public final class GFlowNetTrainer {
         let dist = DistributionDistances(learned: learned, target: target)
         let d = try dag()
         let modeCount = try environment.isMode(d.states, count: d.stateCount).filter { $0 }.count
-        let m = GFlowNetMetrics(l1: dist.l1, tv: dist.tv, jsd: dist.jsd, logZ: estimatedLogZ(), logZTrue: logZTrue,
+        var m = GFlowNetMetrics(l1: dist.l1, tv: dist.tv, jsd: dist.jsd, logZ: estimatedLogZ(), logZTrue: logZTrue,
                                 modesFound: modesFound.count, modeCount: modeCount, trajectories: trajectoriesSeen)
+        try addModeRegionsAndCorrelation(&m, dag: d, learned: learned)
         try environment.throwIfFailed()
         return m
     }

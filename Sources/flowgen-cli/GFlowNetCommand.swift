@@ -15,13 +15,15 @@ struct GFlowNetTrain: ParsableCommand {
         commandName: "train",
         abstract: "Train a GFlowNet and measure its exact terminating distribution against R/Z.")
     @OptionGroup var common: CommonOptions
-    @Option(help: "Environment (hypergrid).") var env: String = "hypergrid"
+    @Option(help: "Environment: hypergrid, bitseq, ising or set.") var env: String = "hypergrid"
     @Option(help: "HyperGrid dimensions D.") var ndim: Int = 2
     @Option(help: "HyperGrid side H.") var height: Int = 8
     @Option(help: "Reward R0 (> 0).") var r0: Double = 0.1
     @Option(help: "Reward R1 (≥ 0).") var r1: Double = 0.5
     @Option(help: "Reward R2 (≥ 0).") var r2: Double = 2.0
-    @Option(help: "Objective: tb, db, subtb, fm or zvar.") var loss: String = "tb"
+    @OptionGroup var zoo: GFlowNetZooOptions
+    @Option(help: "Objective: tb, db, subtb, fm, zvar, moddb (every state terminates: hypergrid), fldb or flsubtb (forward-looking: bitseq, ising, set).")
+    var loss: String = "tb"
     @Option(help: "SubTB λ in (0, 1].") var lambda: Float = 0.9
     @Option(help: "Trajectories per optimizer step.") var batch: Int = 16
     @Option(help: "Training trajectories.") var trajectories: Int = 100_000
@@ -44,11 +46,11 @@ struct GFlowNetTrain: ParsableCommand {
     var replayKind: String = "trajectory"
 
     func run() throws {
-        guard env == "hypergrid" else {
-            throw ValidationError("--env \(env): only 'hypergrid' is implemented so far")
+        guard ["hypergrid", "bitseq", "ising", "set"].contains(env) else {
+            throw ValidationError("--env \(env): expected hypergrid, bitseq, ising or set")
         }
         guard let objective = GFlowNetObjective(name: loss) else {
-            throw ValidationError("--loss \(loss): expected one of tb, db, subtb, fm, zvar")
+            throw ValidationError("--loss \(loss): expected one of tb, db, subtb, fm, zvar, moddb, fldb, flsubtb")
         }
         guard ndim >= 1, ndim <= 64, height >= 2, height <= 65536, ndim * height <= 1 << 20,
               HyperGrid.stateCount(ndim: ndim, height: height) != nil else {
@@ -72,18 +74,24 @@ struct GFlowNetTrain: ParsableCommand {
         if threads > 0 { BLAS.setThreadCount(threads) }
 
         let grid = HyperGrid(ndim: ndim, height: height, r0: r0, r1: r1, r2: r2)
-        let trainer = GFlowNetTrainer(environment: grid, configuration: c)
+        let (environment, envDescription, envFields) = env == "hypergrid"
+            ? (grid as DiscreteEnvironment, "hypergrid D=\(ndim) H=\(height) R=(\(r0), \(r1), \(r2))",
+               [("ndim", JSONValue.number(Double(ndim))), ("height", .number(Double(height)))])
+            : try zoo.environment(env)
+        if let problem = GFlowNetTrainer.compatibilityProblem(environment: environment, configuration: c) { throw ValidationError(problem) }
+        if let problem = GFlowNetTrainer.resourceProblem(environment: environment, configuration: c) { throw ValidationError(problem) }
+        let trainer = GFlowNetTrainer(environment: environment, configuration: c)
         if replay != 0 {
             guard let kind = ReplayKind(name: replayKind) else { throw ValidationError("--replay-kind \(replayKind): expected trajectory, backward or prioritized") }
             let r = ReplayConfiguration(kind: kind, capacity: replay, ratio: replayRatio)
             if let problem = r.problem { throw ValidationError(problem) }
             trainer.replay = ReplayBuffer(r)
         }
-        let enumerable = grid.enumeratedStateCount != nil
-        fputsErr("flowgen gfn train: hypergrid D=\(ndim) H=\(height) R=(\(r0), \(r1), \(r2)), \(objective.name), batch \(batch), MLP \(layers)×\(hidden), OpenBLAS \(BLAS.coreName) × \(BLAS.threadCount)\n")
+        let enumerable = environment.enumeratedStateCount != nil
+        fputsErr("flowgen gfn train: \(envDescription), \(objective.name), batch \(batch), MLP \(layers)×\(hidden), OpenBLAS \(BLAS.coreName) × \(BLAS.threadCount)\n")
         let steps = (trajectories + batch - 1) / batch
         var bar = ProgressBar("gfn \(objective.name)", total: steps)
-        var curve: [(Int, Double)] = []
+        var curve: [(Int, Double)] = [], corrCurve: [(Int, Double)] = []
         var pending = checkpoints.sorted()
         var trainSeconds = 0.0
         var done = 0
@@ -105,13 +113,14 @@ struct GFlowNetTrain: ParsableCommand {
                 if enumerable {
                     let m = try trainer.metrics()
                     curve.append((trainer.trajectoriesSeen, m.l1))
+                    corrCurve.append((trainer.trajectoriesSeen, m.logRewardCorrelation))
                     fputsErr("  after \(trainer.trajectoriesSeen) trajectories: exact L1 \(format3("", m.l1 * 1000))e-3\n")
                 }
             }
         }
         let seen = trainer.trajectoriesSeen
         var fields: [(String, JSONValue)] = [
-            ("env", .string("hypergrid")), ("ndim", .number(Double(ndim))), ("height", .number(Double(height))),
+            ("env", .string(env))] + envFields + [
             ("loss", .string(objective.name)), ("batch", .number(Double(batch))),
             ("trajectories", .number(Double(seen))), ("train_seconds", .number(trainSeconds)),
             ("traj_per_s", .number(Double(seen) / Swift.max(trainSeconds, 1e-9))),
@@ -125,18 +134,25 @@ struct GFlowNetTrain: ParsableCommand {
             let m = try trainer.metrics()
             fields += [("l1", .number(m.l1)), ("tv", .number(m.tv)), ("jsd", .number(m.jsd)), ("log_z", .number(m.logZ)),
                        ("log_z_true", .number(m.logZTrue)), ("modes_found", .number(Double(m.modesFound))),
-                       ("n_modes", .number(Double(m.modeCount)))]
+                       ("n_modes", .number(Double(m.modeCount))), ("mode_regions_found", .number(Double(m.modeRegionsFound))),
+                       ("n_mode_regions", .number(Double(m.modeRegionCount))), ("log_corr", .number(m.logRewardCorrelation))]
             fields.append(("l1_curve", .array(curve.map { .array([.number(Double($0.0)), .number($0.1)]) })))
-            print("\(seen) trajectories in \(format3("", trainSeconds)) s (\(Int(Double(seen) / Swift.max(trainSeconds, 1e-9))) traj/s): exact L1 \(m.l1), TV \(m.tv), JSD \(m.jsd), log Z \(m.logZ) (true \(m.logZTrue)), modes \(m.modesFound)/\(m.modeCount)")
-            if let plot {
+            fields.append(("log_corr_curve", .array(corrCurve.map { .array([.number(Double($0.0)), .number($0.1)]) })))
+            print("\(seen) trajectories in \(format3("", trainSeconds)) s (\(Int(Double(seen) / Swift.max(trainSeconds, 1e-9))) traj/s): exact L1 \(m.l1), TV \(m.tv), JSD \(m.jsd), log Z \(m.logZ) (true \(m.logZTrue)), modes \(m.modesFound)/\(m.modeCount), mode regions \(m.modeRegionsFound)/\(m.modeRegionCount), corr(log P_T, log R) \(m.logRewardCorrelation)")
+            if let plot, env != "hypergrid" {
+                let svg = gfnScatterSVG(learned: try trainer.exactDistribution(), target: try trainer.target().probabilities,
+                                        losses: trainer.lossHistory, title: "\(objective.name.uppercased()) on \(envDescription), \(seen) trajectories, L1 \(format3("", m.l1))")
+                try writeFileAtomically(plot, bytes: Array(svg.utf8))
+                fputsErr("wrote \(plot)\n")
+            } else if let plot {
                 let svg = gfnPlotSVG(grid: grid, learned: try trainer.exactDistribution(), target: try trainer.target().probabilities,
                                      losses: trainer.lossHistory, title: "\(objective.name.uppercased()) on HyperGrid D=\(ndim) H=\(height), \(seen) trajectories, L1 \(format3("", m.l1))")
                 try writeFileAtomically(plot, bytes: Array(svg.utf8))
                 fputsErr("wrote \(plot)\n")
             }
         } else {
-            print("\(seen) trajectories in \(format3("", trainSeconds)) s; the grid has too many states for exact metrics")
-            if plot != nil { fputsErr("--plot needs an enumerable grid (≤ 2^24 states); skipped\n") }
+            print("\(seen) trajectories in \(format3("", trainSeconds)) s; the environment has too many states for exact metrics")
+            if plot != nil { fputsErr("--plot needs an enumerable environment (≤ 2^24 states); skipped\n") }
         }
         if let save { try trainer.save(to: save) }
         if common.json { print(JSONValue.object(fields).serialized()) }
@@ -180,39 +196,14 @@ func gfnPlotSVG(grid: HyperGrid, learned: [Double], target: [Double], losses: [F
     }
     heat(mt, x: 10, label: "target R(x)/Z" + (grid.ndim > 2 ? " (marginal of x0, x1)" : ""))
     heat(ml, x: 330, label: "learned P_T(x) (exact)")
-    // Loss curve.
-    let left = 660.0, top = 55.0, width = 320.0, height = Swift.max(mapHeight, 120)
-    s += "<text x=\"\(left)\" y=\"45\">training loss (moving average, log scale)</text>\n"
-    s += "<rect x=\(q(left)) y=\(q(top)) width=\(q(width)) height=\(q(height)) fill=\"none\" stroke=\"#888\"/>\n"
-    if !losses.isEmpty {
-        let points = Swift.min(400, losses.count)
-        let window = Swift.max(1, losses.count / points)
-        var ys: [Double] = []
-        var i = 0
-        while i < losses.count {
-            let chunk = losses[i..<Swift.min(losses.count, i + window)]
-            ys.append(log10(Swift.max(Double(chunk.reduce(0, +)) / Double(chunk.count), 1e-12)))
-            i += window
-        }
-        let lo = ys.min()!, hi = Swift.max(ys.max()!, lo + 1e-9)
-        var path = ""
-        for (k, y) in ys.enumerated() {
-            let px = left + width * Double(k) / Double(Swift.max(ys.count - 1, 1))
-            let py = top + height * (1 - (y - lo) / (hi - lo))
-            path += (k == 0 ? "M" : "L") + "\(format3("", px)),\(format3("", py)) "
-        }
-        s += "<path d=\"\(path)\" fill=\"none\" stroke=\"#c33\" stroke-width=\"1.5\"/>\n"
-        s += "<text x=\(q(left + 4)) y=\(q(top + 14))>10^\(format3("", hi))</text>\n"
-        s += "<text x=\(q(left + 4)) y=\(q(top + height - 4))>10^\(format3("", lo))</text>\n"
-        s += "<text x=\(q(left + width - 90)) y=\(q(top + height + 16))>\(losses.count) steps</text>\n"
-    }
+    s += gfnLossCurveSVG(losses, left: 660, top: 55, width: 320, height: Swift.max(mapHeight, 120))
     s += "</svg>\n"
     return s
 }
 
-private func q(_ v: Double) -> String { "\"\(format3("", v))\"" }
+func q(_ v: Double) -> String { "\"\(format3("", v))\"" }
 
-private func escapeXML(_ text: String) -> String {
+func escapeXML(_ text: String) -> String {
     var out = ""
     for ch in text {
         switch ch {

@@ -12,11 +12,18 @@ public enum LinkModelKind: String, Sendable, CaseIterable {
     case cn, aa, ra
     /// Graph auto-encoder (Kipf & Welling 2016): GCN encoder, dot-product decoder.
     case gae
-    /// Neural common neighbours (Wang et al. 2023): Lin(β·MLP_cn(Σ_{w∈N(u)∩N(v)} h_w) + MLP_ij(h_u ⊙ h_v)).
+    /// Neural common neighbours (Wang et al. 2023): lin(β·xcnlin(Σ_{w∈N(u)∩N(v)} x'_w) + xijlin(h_u ⊙ h_v)).
     case ncn
+    /// NCN with soft common-neighbour completion (Wang et al. 2023): candidates u ∈ N(i)∖N(j) and N(j)∖N(i)
+    /// join the sum weighted by the recalibrated no-gradient NCN probability of the missing link.
+    case ncnc
+    /// Neural Bellman–Ford network (Zhu et al. 2021; `NBFNet`, trained by `NBFNetTrainer`): no node features.
+    case nbfnet
 
-    /// True for models trained by gradient descent.
-    public var isLearned: Bool { self == .gae || self == .ncn }
+    /// True for the feature-based models trained here (GAE, NCN, NCNC); NBFNet has its own trainer.
+    public var isLearned: Bool { self == .gae || self == .ncn || self == .ncnc }
+    /// True for the NCN family (NCN encoder and score head).
+    public var isNCNFamily: Bool { self == .ncn || self == .ncnc }
     var heuristic: LinkHeuristic? {
         switch self {
         case .cn: return .commonNeighbors
@@ -38,68 +45,32 @@ public struct LinkRunResult: Sendable {
     public var testAUROC: Double
     /// Mean wall-clock seconds per training epoch (0 for heuristics).
     public var epochSeconds: Double
-}
-
-/// The NCN node encoder (`puregcn` with `--use_xlin --ln --jk`): h₀ = ReLU(LN(X W + b)),
-/// h_{l+1} = Â h_l (parameter-free propagation), output Σ_l h_l (jumping knowledge by sum).
-final class NCNEncoder: Module {
-    let weight: Variable
-    let bias: Variable
-    let norm: LayerNorm
-    let propagations: Int
-
-    init(inFeatures: Int, hidden: Int, propagations: Int, rng: inout RandomGenerator) {
-        weight = Variable(Initializer.torchLinearDefault.make([hidden, inFeatures], rng: &rng), requiresGrad: true)
-        let bound = 1 / Float(Swift.max(inFeatures, 1)).squareRoot()
-        bias = Variable(rng.uniform([hidden], low: -bound, high: bound), requiresGrad: true)
-        norm = LayerNorm(hidden)
-        self.propagations = propagations
-    }
-
-    func callAsFunction(_ x: NodeInput, operator op: CSRMatrix) -> Variable {
-        var h = norm(x.project(weight) + bias).relu()
-        var sum = h
-        for _ in 0..<propagations {
-            h = spmm(op, h)
-            sum = sum + h
-        }
-        return sum
-    }
-
-    func namedParameters() -> [(name: String, parameter: Variable)] {
-        [("xlin.weight", weight), ("xlin.bias", bias)] + scoped("ln", norm)
-    }
-}
-
-/// The NCN score head (Wang et al. 2023, `CNLinkPredictor`).
-final class NCNDecoder: Module {
-    let commonMLP: MLP
-    let pairMLP: MLP
-    let output: MLP
-    let beta: Variable
-
-    init(hidden: Int, rng: inout RandomGenerator) {
-        commonMLP = MLP(widths: [hidden, hidden, hidden], rng: &rng)
-        pairMLP = MLP(widths: [hidden, hidden, hidden], rng: &rng)
-        output = MLP(widths: [hidden, hidden, 1], rng: &rng)
-        beta = Variable(Tensor(shape: [1], repeating: 1), requiresGrad: true)
-    }
-
-    func namedParameters() -> [(name: String, parameter: Variable)] {
-        scoped("xcnlin", commonMLP) + scoped("xijlin", pairMLP) + scoped("lin", output) + [("beta", beta)]
-    }
+    /// Test average precision at that epoch.
+    public var testAP: Double = 0
 }
 
 /// Trains and evaluates a link predictor under the NCN protocol (`LinkSplit.ncn`): message passing on the
 /// training edges, per-epoch uniform training negatives, BCE loss, model selection by validation Hits@K.
+///
+/// NCN/NCNC follow the authors' code and Cora command (GraphPKU/NeuralCommonNeighbor, `NeighborOverlap.py
+/// --xdp 0.7 --tdp 0.3 --gnndp 0.05 --predp 0.05 --preedp 0.4 --gnnlr 0.0043 --prelr 0.0024 --batch_size 1152
+/// --ln --lnnn --model puregcn --hiddim 256 --mplayers 1 --maskinput --jk --use_xlin --tailact --probscale 4.3
+/// --proboffset 2.8 --alpha 1.0 --pt 0.75`): see `NCNEncoder` and `NCNHead`. Per epoch one uniform negative per
+/// training positive; batches of a random permutation, an incomplete last batch is skipped; each batch removes its
+/// positives from the graph (target-link removal) for both the encoder and the common neighbours; loss
+/// −mean log σ(s⁺) − mean log σ(−s⁻); Adam with the encoder and the head at their own learning rates.
 public final class LinkPredictor {
     public struct Configuration: Sendable {
         public var model: LinkModelKind = .cn
         /// Embedding width of GAE/NCN.
         public var hidden = 256
+        /// GAE: width of the last encoder layer (0 = `hidden`), e.g. 64 for a 1433 → 128 → 64 encoder.
+        public var outputWidth = 0
         /// Graph layers of the encoder (GAE: GCN layers, default 2; NCN: propagation steps, default 1).
         public var layers = 2
+        /// Adam step size (NCN: of the encoder).
         public var learningRate: Float = 0.01
+        /// GAE: dropout between encoder layers. NCN: the encoder's tail dropout (`tdp`, 0.3).
         public var dropout: Float = 0.3
         /// Dropout on the input features (stored entries of sparse features); NCN's Cora setting uses 0.7.
         public var inputDropout: Float = 0
@@ -112,17 +83,32 @@ public final class LinkPredictor {
         public var hitsK = 100
         /// NCN: remove each batch's positive edges from the message-passing graph while training on them.
         public var targetLinkRemoval = true
-        /// NCN: each training step computes common neighbours on a copy of the graph with edges dropped with
-        /// this probability (NCN's `preedp`, 0.4 on Cora); 0 for other models.
+        /// NCN: probability of dropping each adjacency entry before common neighbours are taken while training
+        /// (the authors' `preedp`, 0.4 on Cora); 0 for other models.
         public var predictorEdgeDropout: Float = 0
         /// NCN: the predictor's learning rate relative to the encoder's (NCN's Cora setting 0.0024 / 0.0043).
         public var predictorLearningRateScale: Float = 1
+        /// NCN: dropout after the input linear map (`gnndp`, 0.05).
+        public var hiddenDropout: Float = 0
+        /// NCN: dropout inside the score head (`predp`, 0.05).
+        public var predictorDropout: Float = 0
+        /// NCNC: at most this many completion candidates per pair and side while training / evaluating
+        /// (`trndeg`/`tstdeg`; 0 = all, as in the authors' Planetoid commands).
+        public var trainCandidateDegree = 0, testCandidateDegree = 0
+        /// NCNC recalibration of the inner probability: p̃ = α·pt·σ(s(p−o)) / (pt·σ(s(p−o)) + 1 − σ(s(p−o)))
+        /// (Cora: s 4.3, o 2.8, α 1, pt 0.75).
+        public var completionScale: Float = 4.3, completionOffset: Float = 2.8
+        public var completionAlpha: Float = 1, completionPrior: Float = 0.75
         public init() {}
         public init(model: LinkModelKind) {
             self.model = model
-            if model == .ncn {
-                layers = 1; inputDropout = 0.7; learningRate = 0.0043
+            if model.isNCNFamily {
+                layers = 1; inputDropout = 0.7; learningRate = 0.0043; dropout = 0.3
+                hiddenDropout = 0.05; predictorDropout = 0.05
                 predictorEdgeDropout = 0.4; predictorLearningRateScale = 0.0024 / 0.0043
+            }
+            if model == .nbfnet {   // NBFNet's Cora recipe: 6 layers of 32, Adam 5e-3, 20 epochs
+                hidden = 32; layers = 6; learningRate = 5e-3; batchSize = 32; epochs = 20
             }
         }
     }
@@ -132,10 +118,12 @@ public final class LinkPredictor {
     let input: NodeInput?
     var encoder: GNNEncoder?
     var ncnEncoder: NCNEncoder?
-    var decoder: NCNDecoder?
+    var head: NCNHead?
+    /// NBFNet's trainer (model `.nbfnet` only; see NBFNetLinkPredictor.swift).
+    var nbfnet: NBFNetTrainer?
     var rng: RandomGenerator
     /// The graph scores are computed on: the full graph before `fit`, the split's message-passing graph after.
-    public private(set) var scoringGraph: Graph
+    public internal(set) var scoringGraph: Graph
     var scoringOperator: CSRMatrix?
     /// The split of the last `fit`, if any.
     public private(set) var split: LinkSplit?
@@ -144,9 +132,14 @@ public final class LinkPredictor {
     ///   setting is out of range.
     public init(graph: Graph, configuration: Configuration) throws {
         let c = configuration
+        let probabilities = [c.dropout, c.inputDropout, c.hiddenDropout, c.predictorDropout, c.predictorEdgeDropout]
         guard c.hidden >= 1, c.hidden <= 1 << 16, c.layers >= 1, c.layers <= 16, c.epochs >= 0, c.batchSize >= 0,
-              c.hitsK >= 1, c.dropout >= 0, c.dropout < 1, c.inputDropout >= 0, c.inputDropout < 1, c.learningRate.isFinite, c.learningRate > 0 else {
-            throw GraphError.invalid("hidden in 1…65536, layers in 1…16, epochs ≥ 0, batch ≥ 0, K ≥ 1, dropout in [0, 1), learning rate > 0 are required")
+              c.hitsK >= 1, probabilities.allSatisfy({ $0 >= 0 && $0 < 1 }), c.learningRate.isFinite, c.learningRate > 0,
+              c.predictorLearningRateScale.isFinite, c.predictorLearningRateScale > 0,
+              c.trainCandidateDegree >= 0, c.testCandidateDegree >= 0, c.outputWidth >= 0, c.outputWidth <= 1 << 16,
+              [c.completionScale, c.completionOffset, c.completionAlpha, c.completionPrior].allSatisfy(\.isFinite),
+              c.completionPrior > 0, c.completionPrior <= 1, c.completionAlpha >= 0 else {
+            throw GraphError.invalid("hidden in 1…65536, layers in 1…16, epochs ≥ 0, batch ≥ 0, K ≥ 1, dropouts in [0, 1), learning rates > 0, candidate degrees ≥ 0, finite completion settings with pt in (0, 1] and α ≥ 0 are required")
         }
         self.configuration = c
         self.graph = graph
@@ -160,73 +153,87 @@ public final class LinkPredictor {
         } else {
             self.input = nil
         }
+        if c.model == .nbfnet { nbfnet = try NBFNetTrainer(graph: graph, configuration: nbfnetConfiguration) }
         resetModel()
     }
 
     func resetModel() {
         guard configuration.model.isLearned else { return }
         var init_ = RandomGenerator(seed: configuration.seed ^ 0x9E37_79B9)
-        let widths = [graph.featureCount] + [Int](repeating: configuration.hidden, count: configuration.layers)
-        if configuration.model == .ncn {
+        var widths = [graph.featureCount] + [Int](repeating: configuration.hidden, count: configuration.layers)
+        if configuration.outputWidth > 0 { widths[widths.count - 1] = configuration.outputWidth }
+        if configuration.model.isNCNFamily {
             encoder = nil
             ncnEncoder = NCNEncoder(inFeatures: graph.featureCount, hidden: configuration.hidden,
                                     propagations: configuration.layers, rng: &init_)
-            decoder = NCNDecoder(hidden: configuration.hidden, rng: &init_)
+            head = NCNHead(hidden: configuration.hidden, rng: &init_)
         } else {
             encoder = GNNEncoder(kind: .gcn, widths: widths, dropout: configuration.dropout,
                                  inputDropout: configuration.inputDropout, rng: &init_)
             ncnEncoder = nil
-            decoder = nil
+            head = nil
         }
         scoringOperator = nil
     }
 
-    var modules: [Module] { [encoder as Module?, ncnEncoder as Module?, decoder as Module?].compactMap { $0 } }
+    var modules: [Module] { [encoder as Module?, ncnEncoder as Module?, head as Module?].compactMap { $0 } }
 
     /// Node embeddings on `op`.
     func embed(_ op: CSRMatrix, training: Bool) -> Variable {
         if let ncnEncoder {
-            var x = input!
-            if training, configuration.inputDropout > 0 {
-                switch x {
-                case .sparse(let m): x = .sparse(sparseDropout(m, probability: configuration.inputDropout, rng: &rng))
-                case .dense(let v): x = .dense(Dropout(probability: configuration.inputDropout)(v, training: true, rng: &rng))
-                }
-            }
-            return ncnEncoder(x, operator: op)
+            let c = configuration
+            return ncnEncoder(input!, operator: op, inputDropout: c.inputDropout, hiddenDropout: c.hiddenDropout,
+                              tailDropout: c.dropout, training: training, rng: &rng)
         }
         return encoder!(input!, operator: op, training: training, rng: &rng)
     }
 
-    /// Logits of `pairs` from embeddings `h` [n, hidden] with common neighbours taken in `structure`.
-    func decode(_ h: Variable, _ pairs: NodePairs, structure: Graph, training: Bool = false) -> Variable {
-        let hu = h.indexSelect(axis: 0, indices: pairs.sources)
-        let hv = h.indexSelect(axis: 0, indices: pairs.targets)
-        guard let decoder else { return (hu * hv).sum(axis: 1) }
-        let common = commonNeighborMatrix(pairs, on: structure)
-        let drop = Dropout(probability: configuration.model == .ncn ? 0.3 : 0)
-        let xcn = drop(spmm(common, h), training: training, rng: &rng)
-        let xij = drop(hu * hv, training: training, rng: &rng)
-        let mixed = decoder.commonMLP(xcn) * decoder.beta + decoder.pairMLP(xij)
-        return decoder.output(mixed).reshaped([pairs.count])
+    /// Logits of `pairs` from embeddings `h` [n, hidden] with common neighbours taken in `adjacency`.
+    func decode(_ h: Variable, _ pairs: NodePairs, adjacency: CSRMatrix, training: Bool = false) -> Variable {
+        guard let head else {
+            return (h.indexSelect(axis: 0, indices: pairs.sources) * h.indexSelect(axis: 0, indices: pairs.targets)).sum(axis: 1)
+        }
+        let c = configuration
+        let settings = NCNHeadSettings(dropout: c.predictorDropout, edgeDropout: c.predictorEdgeDropout, training: training,
+                                       depth: c.model == .ncnc ? 1 : 0,
+                                       candidateDegree: training ? c.trainCandidateDegree : c.testCandidateDegree,
+                                       scale: c.completionScale, offset: c.completionOffset, alpha: c.completionAlpha,
+                                       prior: c.completionPrior)
+        return head(h, pairs, adjacency: adjacency, settings: settings, rng: &rng)
     }
 
     /// Scores (logits for learned models, heuristic values otherwise) of `pairs` on `scoringGraph`.
     /// Node ids must be in range (precondition; the C layer validates).
     public func scores(_ pairs: NodePairs) -> [Float] {
+        if let nbfnet { return nbfnet.scores(pairs) }
         if let h = configuration.model.heuristic { return h.scores(pairs, on: scoringGraph) }
         if scoringOperator == nil { scoringOperator = scoringGraph.gcnNormalizedAdjacency() }
         return withoutGradients {
-            decode(embed(scoringOperator!, training: false), pairs, structure: scoringGraph).value.scalars
+            decode(embed(scoringOperator!, training: false), pairs, adjacency: scoringGraph.adjacency).value.scalars
         }
     }
 
-    /// Hits@K (strict), MRR and AUROC of positives against negatives with the current model.
-    public func evaluate(positives: NodePairs, negatives: NodePairs, k: Int) throws -> (hits: Double, mrr: Double, auroc: Double) {
+    /// Mean wall-clock seconds of one full-graph forward pass of the encoder on the scoring graph (no
+    /// gradients), over `repeats` passes after one warm-up; 0 for heuristics.
+    public func inferenceSeconds(repeats: Int = 10) -> Double {
+        guard configuration.model.isLearned, repeats > 0 else { return 0 }
+        if scoringOperator == nil { scoringOperator = scoringGraph.gcnNormalizedAdjacency() }
+        return withoutGradients {
+            _ = embed(scoringOperator!, training: false)
+            let start = monotonicSeconds()
+            for _ in 0..<repeats { _ = embed(scoringOperator!, training: false) }
+            return (monotonicSeconds() - start) / Double(repeats)
+        }
+    }
+
+    /// Hits@K (strict), MRR, AUROC and average precision of positives against negatives with the current model.
+    public func evaluate(positives: NodePairs, negatives: NodePairs, k: Int) throws
+        -> (hits: Double, mrr: Double, auroc: Double, ap: Double) {
         let p = scores(positives), n = scores(negatives)
         return (try LinkMetrics.hitsAtK(positive: p, negative: n, k: k),
                 try LinkMetrics.meanReciprocalRank(positive: p, negative: n),
-                try LinkMetrics.auroc(positive: p, negative: n))
+                try LinkMetrics.auroc(positive: p, negative: n),
+                try LinkMetrics.averagePrecision(positive: p, negative: n))
     }
 
     /// One run of the protocol on the split seeded by `splitSeed`; learned models are re-initialised from the
@@ -240,6 +247,7 @@ public final class LinkPredictor {
         }
         self.split = split
         scoringGraph = split.messagePassingGraph
+        if let nbfnet { return try fitNBFNet(nbfnet, split: split, splitSeed: splitSeed, progress: progress) }
         resetModel()
         rng = RandomGenerator(seed: configuration.seed)
         var result = LinkRunResult(seed: splitSeed, bestEpoch: 0, validationHits: 0, testHits: 0, testMRR: 0,
@@ -249,7 +257,7 @@ public final class LinkPredictor {
             guard epoch == 0 || v.hits > result.validationHits || result.bestEpoch == 0 else { return false }
             let t = try evaluate(positives: split.testPositives, negatives: split.testNegatives, k: k)
             result.bestEpoch = epoch; result.validationHits = v.hits
-            result.testHits = t.hits; result.testMRR = t.mrr; result.testAUROC = t.auroc
+            result.testHits = t.hits; result.testMRR = t.mrr; result.testAUROC = t.auroc; result.testAP = t.ap
             return true
         }
         guard configuration.model.isLearned else {
@@ -260,7 +268,7 @@ public final class LinkPredictor {
         let encoderParameters = (encoder?.parameters ?? []) + (ncnEncoder?.parameters ?? [])
         let optimizer = Adam(groups: [
             ParameterGroup(parameters: encoderParameters, learningRate: configuration.learningRate),
-            ParameterGroup(parameters: decoder?.parameters ?? [],
+            ParameterGroup(parameters: head?.parameters ?? [],
                            learningRate: configuration.learningRate * configuration.predictorLearningRateScale),
         ].filter { !$0.parameters.isEmpty })
         let mp = split.messagePassingGraph
@@ -274,26 +282,34 @@ public final class LinkPredictor {
             let order = rng.permutation(positives.count)
             var lossSum: Float = 0, steps = 0
             var offset = 0
-            while offset < order.count {
+            // NCN skips an incomplete last batch (the authors' PermIterator); GAE trains on every positive.
+            let ncn = configuration.model.isNCNFamily
+            let stop = ncn && order.count > batch ? order.count - order.count % batch : order.count
+            while offset < stop {
                 let ids = order[offset..<Swift.min(offset + batch, order.count)]
                 offset += batch
                 let pos = NodePairs(sources: ids.map { positives.sources[$0] }, targets: ids.map { positives.targets[$0] })
                 var structure = mp, op = fullOperator
-                if configuration.model == .ncn && configuration.targetLinkRemoval {
+                if ncn && configuration.targetLinkRemoval {
                     structure = try removing(pos, from: mp)
                     op = structure.gcnNormalizedAdjacency()
                 }
                 let neg = sampleTrainingNegatives(of: mp, count: pos.count, rng: &rng)
-                let pairs = NodePairs(sources: pos.sources + neg.sources, targets: pos.targets + neg.targets)
                 let h = embed(op, training: true)
-                var cnStructure = structure
-                if configuration.model == .ncn && configuration.predictorEdgeDropout > 0 {
-                    cnStructure = try droppingEdges(of: structure, probability: configuration.predictorEdgeDropout)
+                let loss: Variable
+                if ncn {
+                    let ones = Tensor(shape: [pos.count], repeating: 1), zeros = Tensor(zeros: [neg.count])
+                    let posLogits = decode(h, pos, adjacency: structure.adjacency, training: true)
+                    let negLogits = decode(h, neg, adjacency: structure.adjacency, training: true)
+                    loss = binaryCrossEntropyWithLogits(logits: posLogits, targets: ones)
+                        + binaryCrossEntropyWithLogits(logits: negLogits, targets: zeros)
+                } else {
+                    let pairs = NodePairs(sources: pos.sources + neg.sources, targets: pos.targets + neg.targets)
+                    let logits = decode(h, pairs, adjacency: structure.adjacency, training: true)
+                    var targets = Tensor(zeros: [pairs.count])
+                    targets.withUnsafeMutableBufferPointer { p in for i in 0..<pos.count { p[i] = 1 } }
+                    loss = binaryCrossEntropyWithLogits(logits: logits, targets: targets)
                 }
-                let logits = decode(h, pairs, structure: cnStructure, training: true)
-                var targets = Tensor(zeros: [pairs.count])
-                targets.withUnsafeMutableBufferPointer { p in for i in 0..<pos.count { p[i] = 1 } }
-                let loss = binaryCrossEntropyWithLogits(logits: logits, targets: targets)
                 let value = loss.value.scalar
                 guard value.isFinite else { throw GraphError.numerical("the loss became \(value) at epoch \(epoch)") }
                 loss.backward()
@@ -314,14 +330,6 @@ public final class LinkPredictor {
         return result
     }
 
-    /// The graph with each edge kept with probability 1 − p (NCN's predictor edge dropout).
-    func droppingEdges(of g: Graph, probability p: Float) throws -> Graph {
-        var s: [Int] = [], t: [Int] = []
-        s.reserveCapacity(g.edgeCount); t.reserveCapacity(g.edgeCount)
-        for e in 0..<g.edgeCount where rng.nextUniform() >= p { s.append(g.edgeSources[e]); t.append(g.edgeTargets[e]) }
-        return try g.withEdges(sources: s, targets: t)
-    }
-
     func removing(_ pairs: NodePairs, from g: Graph) throws -> Graph {
         var drop = Set<Int>()
         for k in 0..<pairs.count {
@@ -333,25 +341,6 @@ public final class LinkPredictor {
         }
         return try g.withEdges(sources: s, targets: t)
     }
-}
-
-/// A [pairs.count, n] 0/1 matrix whose row b marks the common neighbours of pair b in `graph` (sorted-row
-/// intersection; the NCN aggregation is then one SpMM with the node embeddings).
-public func commonNeighborMatrix(_ pairs: NodePairs, on graph: Graph) -> CSRMatrix {
-    let rp = graph.adjacency.rowPointers, ci = graph.adjacency.columnIndices
-    var pointers = [Int](repeating: 0, count: pairs.count + 1)
-    var cols: [Int] = []
-    for b in 0..<pairs.count {
-        let u = pairs.sources[b], v = pairs.targets[b]
-        var i = rp[u], j = rp[v]
-        while i < rp[u + 1] && j < rp[v + 1] {
-            let a = ci[i], c = ci[j]
-            if a == c { cols.append(a); i += 1; j += 1 } else if a < c { i += 1 } else { j += 1 }
-        }
-        pointers[b + 1] = cols.count
-    }
-    return CSRMatrix(rowCount: pairs.count, columnCount: graph.nodeCount, rowPointers: pointers, columnIndices: cols,
-                     values: [Float](repeating: 1, count: cols.count))
 }
 
 /// Monotonic wall-clock seconds.

@@ -43,6 +43,25 @@ public enum LinkMetrics {
         return total / (Double(positive.count) * Double(negative.count))
     }
 
+    /// Average precision (scikit-learn's `average_precision_score`): Σ_t (R_t − R_{t−1})·P_t over the distinct
+    /// score thresholds t from the highest down, where P_t and R_t are the precision and recall of "score ≥ t"
+    /// (tied scores enter together).
+    public static func averagePrecision(positive: [Float], negative: [Float]) throws -> Double {
+        guard !positive.isEmpty else { throw GraphError.invalid("AP needs positive scores") }
+        try checkFinite(positive, negative)
+        let all = (positive.map { ($0, true) } + negative.map { ($0, false) }).sorted { $0.0 > $1.0 }
+        var tp = 0.0, fp = 0.0, previousRecall = 0.0, total = 0.0
+        var i = 0
+        while i < all.count {
+            let t = all[i].0
+            while i < all.count && all[i].0 == t { if all[i].1 { tp += 1 } else { fp += 1 }; i += 1 }
+            let recall = tp / Double(positive.count)
+            total += (recall - previousRecall) * tp / (tp + fp)
+            previousRecall = recall
+        }
+        return total
+    }
+
     static func checkFinite(_ a: [Float], _ b: [Float]) throws {
         if a.contains(where: { !$0.isFinite }) || b.contains(where: { !$0.isFinite }) {
             throw GraphError.nonFinite("scores contain NaN or ±inf")

@@ -17,7 +17,25 @@ public final class NodeClassifier {
         public var epochs = 200
         public var seed: UInt64 = 0
         public var normalizeFeatures = true
+        /// GAT: attention heads of the hidden layers (concatenated; `hidden` is the width per head).
+        public var heads = 8
+        /// GAT: attention heads of the output layer (averaged).
+        public var outputHeads = 1
+        /// Weight decay on every layer (GAT, as Veličković et al.) instead of the first layer only (Kipf & Welling).
+        public var weightDecayAllLayers = false
+        /// MPNN + virtual node (Cai et al. 2023): a learned virtual-node update between layers.
+        public var virtualNode = false
+        /// Jumping knowledge over the layers' states (nil = none: the last layer outputs the classes).
+        public var jumpingKnowledge: JumpingKnowledge? = nil
         public init() {}
+        /// The defaults of `kind`: Kipf & Welling's GCN setting, or for GAT Veličković et al.'s Cora setting
+        /// (8 heads × 8, output 1 head, dropout 0.6 on inputs and attention, lr 0.005, weight decay 5e-4 on all layers).
+        public init(kind: GNNKind) {
+            self.kind = kind
+            if kind == .gat {
+                hidden = 8; dropout = 0.6; learningRate = 0.005; weightDecayAllLayers = true
+            }
+        }
     }
 
     /// Per-epoch record.
@@ -47,8 +65,11 @@ public final class NodeClassifier {
             throw GraphError.invalid("node classification needs one label per node")
         }
         guard configuration.hidden >= 1, configuration.layers >= 1, configuration.epochs >= 0,
-              configuration.dropout >= 0, configuration.dropout < 1 else {
-            throw GraphError.invalid("hidden ≥ 1, layers ≥ 1, epochs ≥ 0 and dropout in [0, 1) are required")
+              configuration.dropout >= 0, configuration.dropout < 1, configuration.heads >= 1, configuration.outputHeads >= 1 else {
+            throw GraphError.invalid("hidden ≥ 1, layers ≥ 1, epochs ≥ 0, heads ≥ 1 and dropout in [0, 1) are required")
+        }
+        if configuration.virtualNode && configuration.layers < 2 {
+            throw GraphError.invalid("a virtual node needs at least 2 layers (it acts between layers)")
         }
         self.configuration = configuration
         self.graph = graph
@@ -58,12 +79,15 @@ public final class NodeClassifier {
         var rng = RandomGenerator(seed: configuration.seed)
         let widths = [graph.featureCount] + [Int](repeating: configuration.hidden, count: configuration.layers - 1) + [graph.classCount]
         encoder = GNNEncoder(kind: configuration.kind, widths: widths, dropout: configuration.dropout,
-                             inputDropout: configuration.dropout, rng: &rng)
+                             inputDropout: configuration.dropout, heads: configuration.heads,
+                             outputHeads: configuration.outputHeads, virtualNode: configuration.virtualNode,
+                             jumpingKnowledge: configuration.jumpingKnowledge, rng: &rng)
         self.rng = rng
         optimizer = Adam(groups: [
             ParameterGroup(parameters: encoder.firstLayerParameters, learningRate: configuration.learningRate,
                            weightDecay: configuration.weightDecay),
-            ParameterGroup(parameters: encoder.laterLayerParameters, learningRate: configuration.learningRate),
+            ParameterGroup(parameters: encoder.laterLayerParameters, learningRate: configuration.learningRate,
+                           weightDecay: configuration.weightDecayAllLayers ? configuration.weightDecay : 0),
         ].filter { !$0.parameters.isEmpty })
     }
 

@@ -7,7 +7,8 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, 
 
 __all__ = ["LinkPredParams", "LinkPredReport", "NodeClassParams", "SIGNATURES", "INDEX_INT32",
            "INDEX_INT64", "LINKPRED_CN", "LINKPRED_AA", "LINKPRED_RA", "LINKPRED_GAE", "LINKPRED_NCN",
-           "LINKPRED_MODELS", "GNN_GCN", "GNN_SAGE", "GNN_GIN", "GNN_MODELS"]
+           "LINKPRED_NCNC", "LINKPRED_NBFNET", "LINKPRED_MODELS", "GNN_GCN", "GNN_SAGE", "GNN_GIN", "GNN_GAT",
+           "GNN_MODELS", "JK_NONE", "JK_LAST", "JK_CONCAT", "JK_MAX", "JK_MODES"]
 
 # Constants (values pinned by the C ABI).
 INDEX_INT32 = 0
@@ -17,16 +18,25 @@ LINKPRED_AA = 1
 LINKPRED_RA = 2
 LINKPRED_GAE = 3
 LINKPRED_NCN = 4
+LINKPRED_NCNC = 5
+LINKPRED_NBFNET = 6
 GNN_GCN = 0
 GNN_SAGE = 1
 GNN_GIN = 2
+GNN_GAT = 3
+JK_NONE = 0
+JK_LAST = 1
+JK_CONCAT = 2
+JK_MAX = 3
 
 #: Names accepted by LinkPredictor(model=...).
 LINKPRED_MODELS = {"cn": LINKPRED_CN, "common_neighbors": LINKPRED_CN, "aa": LINKPRED_AA,
                    "adamic_adar": LINKPRED_AA, "ra": LINKPRED_RA, "resource_allocation": LINKPRED_RA,
-                   "gae": LINKPRED_GAE, "ncn": LINKPRED_NCN}
+                   "gae": LINKPRED_GAE, "ncn": LINKPRED_NCN, "ncnc": LINKPRED_NCNC, "nbfnet": LINKPRED_NBFNET}
 #: Names accepted by NodeClassifier(model=...).
-GNN_MODELS = {"gcn": GNN_GCN, "sage": GNN_SAGE, "graphsage": GNN_SAGE, "gin": GNN_GIN}
+GNN_MODELS = {"gcn": GNN_GCN, "sage": GNN_SAGE, "graphsage": GNN_SAGE, "gin": GNN_GIN, "gat": GNN_GAT}
+#: Names accepted by NodeClassifier(jumping_knowledge=...) (None = JK_NONE).
+JK_MODES = {"none": JK_NONE, "last": JK_LAST, "cat": JK_CONCAT, "concat": JK_CONCAT, "max": JK_MAX}
 
 
 class LinkPredParams(Structure):
@@ -59,6 +69,7 @@ class LinkPredReport(Structure):
         ("test_mrr", c_double),
         ("test_auroc", c_double),
         ("epoch_seconds", c_double),
+        ("test_ap", c_double),
     ]
 
 
@@ -76,6 +87,9 @@ class NodeClassParams(Structure):
         ("epochs", c_uint32),
         ("seed", c_uint64),
         ("normalize_features", c_uint32),
+        ("heads", c_uint32),
+        ("virtual_node", c_uint32),
+        ("jumping_knowledge", c_uint32),
     ]
 
 
@@ -106,6 +120,9 @@ SIGNATURES = {
     "fg_linkpred_score": (_status, [_handle, _i64_p, c_size_t, _float_p, c_size_t, _size_p]),
     "fg_linkpred_evaluate": (_status, [_handle, _i64_p, c_size_t, _i64_p, c_size_t, c_uint32,
                                        _double_p, _double_p, _double_p]),
+    "fg_linkpred_average_precision": (_status, [_handle, _i64_p, c_size_t, _i64_p, c_size_t, _double_p]),
+    "fg_linkpred_save": (_status, [_handle, c_char_p]),
+    "fg_linkpred_load": (_status, [_handle, c_char_p, _handle_out]),
     "fg_nodeclass_default_params": (NodeClassParams, []),
     "fg_nodeclass_create": (_status, [_handle, POINTER(NodeClassParams), _handle_out]),
     "fg_nodeclass_free": (None, [_handle]),

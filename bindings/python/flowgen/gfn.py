@@ -18,10 +18,16 @@ class GFlowNet(NativeHandle):
     """A GFlowNet on a built-in environment: learns to sample x with probability R(x)/Z.
 
     Args:
-        env: "hypergrid" (the only built-in environment so far).
+        env: "hypergrid", "bitseq", "ising" or "set" (FG_GFN_ENV_* of include/flowgen.h).
         ndim, height: HyperGrid size (D >= 1, H >= 2).
         r0, r1, r2: HyperGrid reward R0 > 0, R1, R2 >= 0.
-        loss: "tb", "db", "subtb", "fm" or "zvar" (or an FG_GFN_LOSS_* integer).
+        seq_len, word_size, n_modes, mode_threshold: bitseq (n bits from k-bit words, k divides n;
+            log R = -beta * Hamming distance to the nearest of n_modes seeded mode strings).
+        ising_side, ising_dims, coupling: ising (ring (1) or torus (2) of side L, log R = J sum s_i s_j).
+        n_items, set_size: set (choose set_size of n_items; log R = -sum of seeded item energies).
+        beta: bitseq / set reward scale (>= 0). env_seed: bitseq modes / set energies seed.
+        loss: "tb", "db", "subtb", "fm", "zvar", "moddb" (hypergrid), "fldb" or "flsubtb"
+            (forward-looking: bitseq, ising, set) (or an FG_GFN_LOSS_* integer).
         lambda_: SubTB lambda in (0, 1]. batch_size: trajectories per step.
         hidden_width, hidden_layers: the policy MLP. learning_rate, log_z_learning_rate: Adam rates.
         epsilon, temperature: exploration while training (losses use the unperturbed policy).
@@ -44,7 +50,9 @@ class GFlowNet(NativeHandle):
     def __init__(self, env="hypergrid", *, ndim=None, height=None, r0=None, r1=None, r2=None,
                  loss=None, lambda_=None, batch_size=None, hidden_width=None, hidden_layers=None,
                  learning_rate=None, log_z_learning_rate=None, epsilon=None, temperature=None,
-                 uniform_pb=None, seed=None, log_reward=None):
+                 uniform_pb=None, seed=None, log_reward=None, seq_len=None, word_size=None, n_modes=None,
+                 mode_threshold=None, ising_side=None, ising_dims=None, coupling=None, n_items=None,
+                 set_size=None, beta=None, env_seed=None):
         self._init_handle()
         self._reward_errors = []
         self._reward_callback = None
@@ -66,9 +74,20 @@ class GFlowNet(NativeHandle):
             params.loss = _enum("loss", loss, GFN_LOSSES)
         if uniform_pb is not None:
             params.uniform_pb = 1 if uniform_pb else 0
+        env_params = lib.fg_gfn_default_env_params()
+        env_values = dict(seq_len=seq_len, word_size=word_size, n_modes=n_modes, mode_threshold=mode_threshold,
+                          ising_side=ising_side, ising_dims=ising_dims, n_items=n_items, set_size=set_size,
+                          env_seed=env_seed, coupling=coupling, beta=beta)
+        for name, value in env_values.items():
+            if value is None:
+                continue
+            if name in ("coupling", "beta"):
+                setattr(env_params, name, _real(name, value))
+            else:
+                setattr(env_params, name, _unsigned(name, value, 64 if name == "env_seed" else 32))
         out = ctypes.c_void_p()
         if log_reward is None:
-            check(lib.fg_gfn_create(ctypes.byref(params), ctypes.byref(out)), lib)
+            check(lib.fg_gfn_create_env(ctypes.byref(params), ctypes.byref(env_params), ctypes.byref(out)), lib)
         else:
             self._reward_callback = self._make_reward_callback(log_reward)
             status = lib.fg_gfn_create_with_reward(ctypes.byref(params), self._reward_callback, None,
@@ -206,8 +225,10 @@ class GFlowNet(NativeHandle):
         return dst
 
     def exact_distribution(self):
-        """Exact P_T of the current policy over all states [state_count] (float32); state i is the
-        cell with x_d = (i // H**d) % H."""
+        """Exact P_T of the current policy over all states [state_count] (float32), in the
+        environment's enumeration order: hypergrid cell x_d = (i // H**d) % H; bitseq by length, then
+        the words as a base-2^k number; ising i = sum_j (x_j + 1) 3^j; set i = sum_j x_j 2^j.
+        Non-terminal states have probability 0."""
         return self._distribution(get_lib().fg_gfn_exact_distribution)
 
     def target_distribution(self):
@@ -216,7 +237,8 @@ class GFlowNet(NativeHandle):
 
     def metrics(self):
         """Exact metrics as a dict: l1, tv, jsd, log_z, log_z_true, modes_found, n_modes,
-        trajectories."""
+        trajectories, mode_regions_found, n_mode_regions, log_corr (Pearson correlation of log P_T
+        with log R over the terminal objects)."""
         lib = get_lib()
         out = GFNMetrics()
         out.struct_size = ctypes.sizeof(GFNMetrics)

@@ -23,6 +23,16 @@ from .errors import (FlowgenError, InternalError, InvalidArgumentError,
 __all__ = ["Graph", "LinkPredictor", "NodeClassifier", "bundled_cora_path"]
 
 
+def _path(path):
+    try:
+        raw = os.fsencode(path)
+    except TypeError:
+        raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "path must be str, bytes or os.PathLike; got %r" % (path,)) from None
+    if b"\0" in raw:
+        raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "path contains a NUL byte")
+    return raw
+
+
 def bundled_cora_path():
     """Folder of the compact Cora shipped in the repository (data/cora), or None."""
     folder = os.path.dirname(os.path.abspath(__file__))
@@ -135,12 +145,7 @@ class Graph(NativeHandle):
     @classmethod
     def load(cls, path):
         """A graph read from a folder in the planetoid layout (edges.csv + .npy files) or the compact layout."""
-        try:
-            raw = os.fsencode(path)
-        except TypeError:
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "path must be str, bytes or os.PathLike; got %r" % (path,)) from None
-        if b"\0" in raw:
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "path contains a NUL byte")
+        raw = _path(path)
         lib = get_lib()
         out = ctypes.c_void_p()
         check(lib.fg_graph_load(raw, ctypes.byref(out)), lib)
@@ -202,13 +207,18 @@ class Graph(NativeHandle):
 
 
 class LinkPredictor(NativeHandle):
-    """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae" or "ncn".
+    """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae", "ncn", "ncnc" or
+    "nbfnet".
 
     Keyword options left as None take the library defaults (fg_linkpred_default_params): hidden 256,
-    layers 0 (model default: GAE 2, NCN 1), learning_rate 0 (model default: GAE 0.01, NCN 0.0043), dropout 0.3,
-    input_dropout -1 (model default: GAE 0, NCN 0.7), epochs 100, batch_size 1152, seed 0, hits_k 100,
-    target_link_removal True.
+    layers 0 (model default: GAE 2, NCN/NCNC 1), learning_rate 0 (model default: GAE 0.01, NCN/NCNC 0.0043), dropout 0.3,
+    input_dropout -1 (model default: GAE 0, NCN/NCNC 0.7), epochs 100, batch_size 1152, seed 0, hits_k 100,
+    target_link_removal True. For ``model="nbfnet"`` (no node features needed) unset hidden, epochs and
+    batch_size take NBFNet's Cora recipe instead: 32, 20 and 32 (layers 0 = 6, learning_rate 0 = 5e-3).
     """
+
+    #: Options that differ from the library defaults when model="nbfnet".
+    _NBFNET_DEFAULTS = {"hidden": 32, "epochs": 20, "batch_size": 32}
 
     _free_name = "fg_linkpred_free"
     _kind = "link predictor"
@@ -221,6 +231,10 @@ class LinkPredictor(NativeHandle):
         lib = get_lib()
         params = lib.fg_linkpred_default_params()
         params.model = _enum("model", model, _s.LINKPRED_MODELS)
+        if params.model == _s.LINKPRED_NBFNET:
+            hidden = self._NBFNET_DEFAULTS["hidden"] if hidden is None else hidden
+            epochs = self._NBFNET_DEFAULTS["epochs"] if epochs is None else epochs
+            batch_size = self._NBFNET_DEFAULTS["batch_size"] if batch_size is None else batch_size
         for name, value, bits in (("hidden", hidden, 32), ("layers", layers, 32), ("epochs", epochs, 32),
                                   ("batch_size", batch_size, 32), ("seed", seed, 64), ("hits_k", hits_k, 32)):
             if value is not None:
@@ -240,7 +254,7 @@ class LinkPredictor(NativeHandle):
 
     def fit(self, split_seed=0, progress=None):
         """One run of the NCN protocol on the split seeded by split_seed; returns a dict with best_epoch,
-        val_hits, test_hits (strict Hits@K), test_mrr, test_auroc, epoch_seconds. progress(epoch, total, loss)
+        val_hits, test_hits (strict Hits@K), test_mrr, test_auroc, epoch_seconds, test_ap. progress(epoch, total, loss)
         returning a truthy value stops training (FlowgenError FG_ERR_CANCELLED)."""
         seed = _index("split_seed", split_seed)
         lib = get_lib()
@@ -270,32 +284,73 @@ class LinkPredictor(NativeHandle):
         return dst
 
     def evaluate(self, positives, negatives, k=100):
-        """{"hits": Hits@k (strict), "mrr": …, "auroc": …} of positive vs negative pairs."""
+        """{"hits": Hits@k (strict), "mrr": …, "auroc": …, "ap": average precision} of positive vs negative
+        pairs."""
         pos, neg = _pairs("positives", positives), _pairs("negatives", negatives)
         k = _index("k", k, 32)
         lib = get_lib()
-        hits, mrr, auroc = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        hits, mrr, auroc, ap = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        pos_p = pos.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))
+        neg_p = neg.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))
         with self._use() as handle:
-            check(lib.fg_linkpred_evaluate(handle, pos.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), pos.shape[0],
-                                           neg.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), neg.shape[0], k,
+            check(lib.fg_linkpred_evaluate(handle, pos_p, pos.shape[0], neg_p, neg.shape[0], k,
                                            ctypes.byref(hits), ctypes.byref(mrr), ctypes.byref(auroc)), lib)
-        return {"hits": hits.value, "mrr": mrr.value, "auroc": auroc.value}
+            check(lib.fg_linkpred_average_precision(handle, pos_p, pos.shape[0], neg_p, neg.shape[0],
+                                                    ctypes.byref(ap)), lib)
+        return {"hits": hits.value, "mrr": mrr.value, "auroc": auroc.value, "ap": ap.value}
+
+    def save(self, path):
+        """Writes the predictor (parameters, options, the graph it scores on) to a safetensors file."""
+        raw = _path(path)
+        lib = get_lib()
+        with self._use() as handle:
+            check(lib.fg_linkpred_save(handle, raw), lib)
+
+    @classmethod
+    def load(cls, graph, path):
+        """A predictor saved by save(), bound to graph (same node and feature counts as the saved one's)."""
+        if not isinstance(graph, Graph):
+            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "graph must be a flowgen.Graph; got %r" % (graph,))
+        raw = _path(path)
+        lib = get_lib()
+        out = ctypes.c_void_p()
+        with graph._use() as g:
+            check(lib.fg_linkpred_load(g, raw, ctypes.byref(out)), lib)
+        predictor = cls.__new__(cls)
+        predictor._init_handle(out.value)
+        return predictor
 
 
 class NodeClassifier(NativeHandle):
-    """Node classification (fg_nodeclass) with a 2-layer GCN/SAGE/GIN; defaults are Kipf & Welling's GCN
-    (hidden 16, dropout 0.5, lr 0.01, weight decay 5e-4 on the first layer, 200 epochs)."""
+    """Node classification (fg_nodeclass) with a 2-layer GCN/SAGE/GIN/GAT; defaults are Kipf & Welling's GCN
+    (hidden 16, dropout 0.5, lr 0.01, weight decay 5e-4 on the first layer, 200 epochs). For ``model="gat"``
+    unset options take Velickovic et al.'s Cora setting (8 heads x hidden 8, dropout 0.6, lr 0.005, weight
+    decay 5e-4 on every layer). ``virtual_node=True`` adds MPNN + virtual node updates between layers;
+    ``jumping_knowledge`` is None, "last", "cat"/"concat" or "max" (PyG's BasicGNN ``jk``)."""
+
+    #: Options that differ from the GCN defaults when model="gat".
+    _GAT_DEFAULTS = {"hidden": 8, "dropout": 0.6, "learning_rate": 0.005}
 
     _free_name = "fg_nodeclass_free"
     _kind = "node classifier"
 
     def __init__(self, graph, model="gcn", *, hidden=None, layers=None, learning_rate=None, weight_decay=None,
-                 dropout=None, epochs=None, seed=None, normalize_features=None):
+                 dropout=None, epochs=None, seed=None, normalize_features=None, heads=None, virtual_node=False,
+                 jumping_knowledge=None):
         if not isinstance(graph, Graph):
             raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "graph must be a flowgen.Graph; got %r" % (graph,))
         lib = get_lib()
         params = lib.fg_nodeclass_default_params()
         params.model = _enum("model", model, _s.GNN_MODELS)
+        if params.model == _s.GNN_GAT:
+            hidden = self._GAT_DEFAULTS["hidden"] if hidden is None else hidden
+            dropout = self._GAT_DEFAULTS["dropout"] if dropout is None else dropout
+            learning_rate = self._GAT_DEFAULTS["learning_rate"] if learning_rate is None else learning_rate
+        if heads is not None:
+            params.heads = _index("heads", heads, 32)
+        params.virtual_node = 1 if virtual_node else 0
+        params.jumping_knowledge = _enum("jumping_knowledge", "none" if jumping_knowledge is None else jumping_knowledge,
+                                         _s.JK_MODES)
         for name, value, bits in (("hidden", hidden, 32), ("layers", layers, 32), ("epochs", epochs, 32),
                                   ("seed", seed, 64)):
             if value is not None:

@@ -167,7 +167,7 @@ def test_create_misuse(lib):
         out = ctypes.c_void_p(0x1234)
         _expect(lib, lib.fg_gfn_create(ctypes.byref(params), ctypes.byref(out)), C.ERR_STRUCT_SIZE)
         assert out.value is None
-    for field, value in (("env", 1), ("loss", 5), ("loss", 2**32 - 1)):
+    for field, value in (("env", 4), ("loss", 8), ("loss", 2**32 - 1)):
         params = lib.fg_gfn_default_params()
         setattr(params, field, value)
         out = ctypes.c_void_p(0x1234)

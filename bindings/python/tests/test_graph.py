@@ -67,7 +67,7 @@ def test_cn_scores_match_numpy_on_small_graph():
         # PyG-style [2, k] input gives the same scores.
         assert np.array_equal(lp.score(pairs[:7].T), lp.score(pairs[:7]))
         result = lp.evaluate(pairs[:10], pairs[10:20], k=3)
-        assert set(result) == {"hits", "mrr", "auroc"}
+        assert set(result) == {"hits", "mrr", "auroc", "ap"}
 
 
 def test_gae_learns_and_scores(cora):
@@ -235,7 +235,7 @@ def test_misuse_nodeclass_functions(lib, cora):
     with cora._use() as g:
         assert raw(lib, "fg_nodeclass_create", None, None, ctypes.byref(out))[0] == C.ERR_NULL_ARGUMENT
         assert raw(lib, "fg_nodeclass_create", g, None, None)[0] == C.ERR_NULL_ARGUMENT
-        for field, value, status in (("struct_size", 0, C.ERR_STRUCT_SIZE), ("model", 3, C.ERR_UNKNOWN_ENUM),
+        for field, value, status in (("struct_size", 0, C.ERR_STRUCT_SIZE), ("model", 99, C.ERR_UNKNOWN_ENUM),
                                      ("hidden", 0, C.ERR_INVALID_ARGUMENT), ("layers", 0, C.ERR_INVALID_ARGUMENT),
                                      ("weight_decay", -1.0, C.ERR_INVALID_ARGUMENT), ("dropout", -0.1, C.ERR_INVALID_ARGUMENT)):
             bad = lib.fg_nodeclass_default_params()

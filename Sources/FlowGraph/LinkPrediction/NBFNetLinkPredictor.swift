@@ -1,0 +1,26 @@
+/// `LinkPredictor` with model `.nbfnet`: the configuration maps to `NBFNetTrainer` (hidden = state width,
+/// layers = NBF layers, batch = Bellman–Ford sources per step, capped at 64) and `fit(splitSeed:)` runs the NCN
+/// protocol with model selection by validation Hits@K.
+extension LinkPredictor {
+    /// The NBFNet settings implied by the configuration.
+    var nbfnetConfiguration: NBFNetTrainer.Configuration {
+        var c = NBFNetTrainer.Configuration()
+        c.dimension = configuration.hidden
+        c.layers = configuration.layers
+        c.learningRate = configuration.learningRate
+        c.batchSize = configuration.batchSize == 0 ? 64 : Swift.min(configuration.batchSize, 64)
+        c.epochs = configuration.epochs
+        c.seed = configuration.seed
+        c.hitsK = configuration.hitsK
+        c.removeTargetEdges = configuration.targetLinkRemoval
+        c.selectByHits = true
+        return c
+    }
+
+    func fitNBFNet(_ trainer: NBFNetTrainer, split: LinkSplit, splitSeed: UInt64,
+                   progress: ((Int, Int, Float) -> Bool)?) throws -> LinkRunResult {
+        let r = try trainer.fit(split: split, progress: progress)
+        return LinkRunResult(seed: splitSeed, bestEpoch: r.bestEpoch, validationHits: r.validationHits, testHits: r.testHits,
+                             testMRR: r.testMRR, testAUROC: r.testAUROC, epochSeconds: r.epochSeconds)
+    }
+}
