@@ -204,7 +204,7 @@ typedef struct fg_gfn fg_gfn;
                                     log R = -beta * (Hamming distance to the nearest of the seeded mode strings) */
 #define FG_GFN_ENV_ISING      2  /* spins x in {-1 unset, 0, 1}^D, s0 all -1; action i < D sets x_i = 0, D <= i < 2D sets
                                     x_(i-D) = 1; exit = 2D, only when all set; log R = J * sum_<ij> s_i s_j, s = 2x - 1,
-                                    over the edges of a periodic ring (ising_dims 1) or torus (2) */
+                                    over all pairs (ising_dims 0) or the edges of a periodic ring (1) or torus (2) */
 #define FG_GFN_ENV_SET        3  /* sets of set_size of n_items items (state: n_items flags); action i adds item i;
                                     exit = n_items, only when full; log R = -sum_(i in x) e_i, seeded energies
                                     e_i in beta * {0, 1/4, 1/2, 3/4, 1} */
@@ -272,8 +272,9 @@ typedef struct fg_gfn_env_params {
     uint32_t word_size;         /* BITSEQ: bits per word k, 1 ... 8, must divide seq_len (default 4) */
     uint32_t n_modes;           /* BITSEQ: mode strings wanted, 1 ... 4096 (default 8; fewer when n is short) */
     uint32_t mode_threshold;    /* BITSEQ: strings within this many bits of a mode are mode cells, <= n (default 0) */
-    uint32_t ising_side;        /* ISING: lattice side L, 2 ... 4096 (ring) or 2 ... 64 (torus) (default 3) */
-    uint32_t ising_dims;        /* ISING: 1 (ring of L spins) or 2 (L x L torus) (default 2) */
+    uint32_t ising_side;        /* ISING: lattice side L, 2 ... 1024 (complete), 4096 (ring) or 64 (torus) (default 3) */
+    uint32_t ising_dims;        /* ISING: 0 (complete graph of L spins, torchgfn's all-ones J with J = 2 alpha),
+                                   1 (ring of L spins) or 2 (L x L torus) (default 2) */
     uint32_t n_items;           /* SET: items N, 1 ... 4096 (default 12) */
     uint32_t set_size;          /* SET: items per set k, 1 ... N (default 6) */
     uint32_t reserved;          /* 0 */
@@ -624,6 +625,14 @@ typedef struct fg_fm fg_fm;
 #define FG_FM_METHOD_FM     2  /* Lipman: x_t = t x1 + (1-(1-sigma)t) x0, u = x1 - (1-sigma) x0; N(0,I) source */
 #define FG_FM_METHOD_SBCFM  3  /* Brownian bridge noise sigma sqrt(t(1-t)), entropic OT pairs (eps = 2 sigma^2); sigma > 0 */
 #define FG_FM_METHOD_VP     4  /* x_t = sin(pi t/2) x1 + cos(pi t/2) x0 + sigma eps, independent pairs */
+#define FG_FM_METHOD_VP_BETA 5 /* score-SDE VP path, linear beta in diffusion time s = 1 - t:
+                                  T(s) = beta_min s + s^2 (beta_max - beta_min)/2, alpha_t = exp(-T/2),
+                                  sigma_t = sqrt(1 - exp(-T)), x_t = alpha_t x1 + sigma_t x0 + sigma eps;
+                                  N(0, I) source, independent pairs */
+
+/* Classifier-free guidance conventions of fg_fm_sample_guided (v_c: conditional, v_u: no label). */
+#define FG_FM_GUIDANCE_INTERPOLATE 0  /* v = v_u + w (v_c - v_u): w = 1 conditional, w = 0 unconditional */
+#define FG_FM_GUIDANCE_SCALED      1  /* v = (1 + w) v_c - w v_u: w = 0 conditional (= INTERPOLATE with 1 + w) */
 
 /* ODE solvers (fg_fm_solver_params.solver). Every one advances the whole batch, one model call per stage. */
 #define FG_FM_SOLVER_EULER     0  /* 1 evaluation per step */
@@ -651,6 +660,15 @@ typedef struct fg_fm_params {
     float learning_rate;      /* AdamW, finite, > 0 (default 1e-3) */
     float weight_decay;       /* AdamW decoupled decay, finite, >= 0 (default 1e-5) */
     float grad_clip_norm;     /* global-norm clipping threshold; 0 = off (default 0) */
+    /* Added in layout 2 (a caller built with the older header passes the smaller struct_size and gets
+     * the defaults below). */
+    uint32_t num_classes;     /* 0 = unconditional; else the model input gets a one-hot class code and
+                                 training needs labels (fg_fm_fit_labeled); OTCFM then pairs only within
+                                 classes; not with SBCFM; 0 ... 65536 (default 0) */
+    float label_dropout;      /* probability that a training label is replaced by "no label", in [0, 1]
+                                 (trains the unconditional branch for guidance) (default 0.1) */
+    float beta_min;           /* FG_FM_METHOD_VP_BETA schedule, 0 <= beta_min < beta_max <= 1000 */
+    float beta_max;           /* (defaults 0.1 and 20, as score SDEs) */
 } fg_fm_params;
 
 /** Options of the ODE solve in fg_fm_sample, fg_fm_transport and fg_fm_log_likelihood (NULL =
@@ -733,6 +751,47 @@ fg_status fg_fm_log_likelihood(fg_fm *fm, const float *x, size_t n_rows, size_t 
  *  FG_ERR_NON_FINITE, FG_ERR_OUT_OF_MEMORY. */
 fg_status fg_fm_w2(const float *a, size_t n_a, const float *b, size_t n_b, size_t dim, float *out);
 
+/** As fg_fm_fit for a class-conditional model (params.num_classes > 0): labels [n_rows] (int32, each in
+ *  0 ... num_classes - 1) are the classes of the data rows; each training label is dropped with
+ *  probability label_dropout. Errors as fg_fm_fit, plus FG_ERR_NULL_ARGUMENT (labels),
+ *  FG_ERR_INVALID_ARGUMENT (a label out of range, or an unconditional model). */
+fg_status fg_fm_fit_labeled(fg_fm *fm, const float *data, const int32_t *labels, size_t n_rows, size_t dim,
+                            uint32_t steps, fg_progress_fn progress, void *user_data, float *out_loss);
+
+/** As fg_fm_fit with the data read from a .npy file (little-endian float32 or float64, C order, shape
+ *  [n_rows, dim] with dim equal to the model's; read and checked completely before training).
+ *  Errors as fg_fm_fit, plus FG_ERR_IO (unreadable file), FG_ERR_CORRUPT_FILE (not such an array). */
+fg_status fg_fm_fit_npy(fg_fm *fm, const char *path, uint32_t steps, fg_progress_fn progress,
+                        void *user_data, float *out_loss);
+
+/** User data source for fg_fm_fit_sampler: fills batch [n_rows, dim] (row-major floats, n_rows =
+ *  params.batch_size) with fresh target samples and returns 0. A non-zero return aborts training; the
+ *  callback may write a NUL-terminated reason into message (capacity message_len bytes, pre-zeroed).
+ *  Pointers are valid only during the call, which happens on the caller's thread once per step. */
+typedef int32_t (*fg_fm_sampler_fn)(float *batch, size_t n_rows, size_t dim, void *user_data,
+                                    char *message, size_t message_len);
+
+/** Trains an unconditional model for `steps` steps on target batches produced by sampler (N(0, I)
+ *  source). If the sampler fails (non-zero return: FG_ERR_CALLBACK with its message) or returns
+ *  non-finite values (FG_ERR_NON_FINITE), every change made by this call is undone: weights,
+ *  optimizer state, step count and random state are as before the call. user_data is passed through.
+ *  Other errors as fg_fm_fit (FG_ERR_CANCELLED keeps the steps done). */
+fg_status fg_fm_fit_sampler(fg_fm *fm, fg_fm_sampler_fn sampler, void *sampler_data, uint32_t steps,
+                            fg_progress_fn progress, void *user_data, float *out_loss);
+
+/** Class-conditional sampling: n samples from N(0, I) (seed) integrated with the field of labels[i]
+ *  (int32, -1 = no label, else 0 ... num_classes - 1) for row i; with guidance != 1 (INTERPOLATE) or
+ *  != 0 (SCALED) classifier-free guidance mixes the conditional and unconditional fields of labelled
+ *  rows by `convention` (FG_FM_GUIDANCE_*; guidance finite, |guidance| <= 1000). Buffers, *out_nfe and
+ *  errors as fg_fm_sample, plus FG_ERR_NULL_ARGUMENT (labels), FG_ERR_INVALID_ARGUMENT (label out of
+ *  range, unconditional model, bad guidance), FG_ERR_UNKNOWN_ENUM (convention). */
+fg_status fg_fm_sample_guided(fg_fm *fm, size_t n, const int32_t *labels, float guidance, uint32_t convention,
+                              uint64_t seed, const fg_fm_solver_params *solver, float *dst, size_t dst_len,
+                              size_t *out_len, uint32_t *out_nfe);
+
+/** Number of classes of a conditional model (0 for unconditional models and NULL). */
+size_t fg_fm_num_classes(const fg_fm *fm);
+
 /** Data dimension (0 for NULL). */
 size_t fg_fm_dim(const fg_fm *fm);
 /** Optimizer steps taken so far (0 for NULL). */
@@ -741,8 +800,9 @@ uint64_t fg_fm_step(const fg_fm *fm);
 /** Saves weights, options, AdamW state, step and random state as a safetensors file: tensors
  *  "layers.<i>.weight" [out, in] / "layers.<i>.bias" (input [x, t]), "optimizer.g0.p<i>.s<j>", and
  *  string metadata "flowgen.kind" ("flow_matcher"), "flowgen.format", "flowgen.dim",
- *  "flowgen.method" ("icfm", "otcfm", "fm", "sbcfm", "vp"), "flowgen.activation", float options as
- *  IEEE-754 bit patterns, "flowgen.step", "flowgen.rng". Written to a temporary file and renamed.
+ *  "flowgen.method" ("icfm", "otcfm", "fm", "sbcfm", "vp", "vp-beta"), "flowgen.activation", float
+ *  options as IEEE-754 bit patterns, "flowgen.step", "flowgen.rng", "flowgen.num_classes" (the input is
+ *  then [x, t, one-hot class]), "flowgen.label_dropout", "flowgen.beta_min", "flowgen.beta_max". Written to a temporary file and renamed.
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty path), FG_ERR_IO. */
 fg_status fg_fm_save(const fg_fm *fm, const char *path);
 

@@ -5,8 +5,11 @@ import FlowGen
 // here before the core runs; a failure leaves the handle exactly as it was (training that was cancelled
 // keeps the steps already taken, as documented).
 
-/// Layouts of fg_fm_params / fg_fm_solver_params this library accepts.
-let knownFMParamsSizes = [MemoryLayout<fg_fm_params>.size]
+/// Layouts of fg_fm_params / fg_fm_solver_params this library accepts: fg_fm_params layout 1 ended
+/// at grad_clip_norm (struct padded to 8 bytes); layout 2 added num_classes … beta_max at the end.
+let fmParamsLayout1Fields = MemoryLayout<fg_fm_params>.offset(of: \fg_fm_params.num_classes)!
+let fmParamsLayout1Size = (fmParamsLayout1Fields + 7) / 8 * 8
+let knownFMParamsSizes = [fmParamsLayout1Size, MemoryLayout<fg_fm_params>.size]
 let knownFMSolverParamsSizes = [MemoryLayout<fg_fm_solver_params>.size]
 
 /// FG_FM_SOLVER_* codes in order.
@@ -30,6 +33,10 @@ public func fg_fm_default_params() -> fg_fm_params {
     p.learning_rate = 1e-3
     p.weight_decay = 1e-5
     p.grad_clip_norm = 0
+    p.num_classes = 0
+    p.label_dropout = 0.1
+    p.beta_min = 0.1
+    p.beta_max = 20
     return p
 }
 
@@ -49,8 +56,15 @@ public func fg_fm_default_solver_params() -> fg_fm_solver_params {
 
 /// C params → configuration, every field checked.
 func fmConfiguration(_ params: UnsafePointer<fg_fm_params>?) throws -> FlowMatcher.Configuration {
-    let p = params?.pointee ?? fg_fm_default_params()
-    try checkStructSize(p.struct_size, known: knownFMParamsSizes, name: "params")
+    var p = fg_fm_default_params()
+    if let params {
+        // Read only the caller's layout (an older, smaller struct keeps the new fields' defaults).
+        let declared = UnsafeRawPointer(params).load(as: UInt32.self)
+        try checkStructSize(declared, known: knownFMParamsSizes, name: "params")
+        // Layout 1: only its fields (its tail padding overlaps num_classes and holds garbage).
+        let count = Int(declared) == fmParamsLayout1Size ? fmParamsLayout1Fields : Int(declared)
+        withUnsafeMutableBytes(of: &p) { $0.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(params), count: count)) }
+    }
     var c = FlowMatcher.Configuration(dim: Int(p.dim))
     guard let method = FlowMatcher.Method(rawValue: p.method) else {
         throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.method = \(p.method) is not an FG_FM_METHOD_* value")
@@ -68,8 +82,12 @@ func fmConfiguration(_ params: UnsafePointer<fg_fm_params>?) throws -> FlowMatch
     c.learningRate = p.learning_rate
     c.weightDecay = p.weight_decay
     c.gradientClipNorm = p.grad_clip_norm
+    c.numClasses = Int(p.num_classes)
+    c.labelDropout = p.label_dropout
+    c.betaMin = p.beta_min
+    c.betaMax = p.beta_max
     if let problem = c.problem { throw CAPIError.invalid("params: \(problem)") }
-    var count = (c.dim + 1) * c.hiddenWidth + c.hiddenWidth * c.dim
+    var count = (c.dim + 1 + c.numClasses) * c.hiddenWidth + c.hiddenWidth * c.dim
     count += (c.hiddenLayers - 1) * c.hiddenWidth * c.hiddenWidth
     guard count <= 1 << 28 else {
         throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "the velocity network would have \(count) weights (limit 2^28)")
@@ -183,8 +201,100 @@ public func fg_fm_fit(_ fm: OpaquePointer?, _ data: UnsafePointer<Float>?, _ nRo
         let model = try fmHandle(fm)
         let target = try fmMatrix(data, rows: nRows, dim: dim, model: model, rowsName: "n_rows", name: "data")
         guard steps > 0 else { throw CAPIError.invalid("steps must be positive") }
+        guard model.configuration.numClasses == 0 else {
+            throw CAPIError.invalid("this model is class-conditional (num_classes = \(model.configuration.numClasses)); use fg_fm_fit_labeled")
+        }
         let loss = try fmTranslate { try model.fit(target: target, steps: Int(steps), progress: progressClosure(progress, userData)) }
         outLoss?.pointee = loss
+    }
+}
+
+@_cdecl("fg_fm_fit_labeled")
+public func fg_fm_fit_labeled(_ fm: OpaquePointer?, _ data: UnsafePointer<Float>?, _ labels: UnsafePointer<Int32>?,
+                              _ nRows: Int, _ dim: Int, _ steps: UInt32, _ progress: fg_progress_fn?,
+                              _ userData: UnsafeMutableRawPointer?, _ outLoss: UnsafeMutablePointer<Float>?) -> fg_status {
+    capiCall("fg_fm_fit_labeled") {
+        let model = try fmHandle(fm)
+        guard let labels else { throw CAPIError.null("labels") }
+        let classes = model.configuration.numClasses
+        guard classes > 0 else { throw CAPIError.invalid("this model is unconditional (num_classes = 0); use fg_fm_fit") }
+        let target = try fmMatrix(data, rows: nRows, dim: dim, model: model, rowsName: "n_rows", name: "data")
+        guard steps > 0 else { throw CAPIError.invalid("steps must be positive") }
+        let copied = Array(UnsafeBufferPointer(start: labels, count: nRows))
+        if let bad = copied.firstIndex(where: { $0 < 0 || Int($0) >= classes }) {
+            throw CAPIError.invalid("labels[\(bad)] = \(copied[bad]) is outside 0 ... \(classes - 1)")
+        }
+        let loss = try fmTranslate {
+            try model.fit(target: target, labels: copied, steps: Int(steps), progress: progressClosure(progress, userData))
+        }
+        outLoss?.pointee = loss
+    }
+}
+
+@_cdecl("fg_fm_fit_npy")
+public func fg_fm_fit_npy(_ fm: OpaquePointer?, _ path: UnsafePointer<CChar>?, _ steps: UInt32, _ progress: fg_progress_fn?,
+                          _ userData: UnsafeMutableRawPointer?, _ outLoss: UnsafeMutablePointer<Float>?) -> fg_status {
+    capiCall("fg_fm_fit_npy") {
+        let model = try fmHandle(fm)
+        let file = try pathArgument(path)
+        guard steps > 0 else { throw CAPIError.invalid("steps must be positive") }
+        guard model.configuration.numClasses == 0 else {
+            throw CAPIError.invalid("this model is class-conditional; fit it with fg_fm_fit_labeled")
+        }
+        let target = try readNpy(file)
+        guard target.rank == 2, target.shape[0] > 0 else {
+            throw CAPIError(status: FG_ERR_CORRUPT_FILE, message: "\(file) holds shape \(target.shape); a [n_rows, dim] array with n_rows > 0 is needed")
+        }
+        guard target.shape[1] == model.dim else {
+            throw CAPIError.shape("\(file) has dim \(target.shape[1]) but the model's dimension is \(model.dim)")
+        }
+        guard target.isFinite else { throw CAPIError(status: FG_ERR_NON_FINITE, message: "\(file) contains NaN or infinite values") }
+        try fmCheckActivations(rows: Swift.min(target.shape[0], model.configuration.batchSize), model: model)
+        let loss = try fmTranslate { try model.fit(target: target, steps: Int(steps), progress: progressClosure(progress, userData)) }
+        outLoss?.pointee = loss
+    }
+}
+
+@_cdecl("fg_fm_fit_sampler")
+public func fg_fm_fit_sampler(_ fm: OpaquePointer?, _ sampler: fg_fm_sampler_fn?, _ samplerData: UnsafeMutableRawPointer?,
+                              _ steps: UInt32, _ progress: fg_progress_fn?, _ userData: UnsafeMutableRawPointer?,
+                              _ outLoss: UnsafeMutablePointer<Float>?) -> fg_status {
+    capiCall("fg_fm_fit_sampler") {
+        let model = try fmHandle(fm)
+        guard let sampler else { throw CAPIError.null("sampler") }
+        guard steps > 0 else { throw CAPIError.invalid("steps must be positive") }
+        guard model.configuration.numClasses == 0 else {
+            throw CAPIError.invalid("this model is class-conditional; fit it with fg_fm_fit_labeled")
+        }
+        let dim = model.dim
+        try fmCheckActivations(rows: model.configuration.batchSize, model: model)
+        var failure: CAPIError? = nil
+        let messageLength = 512
+        do {
+            let loss = try fmTranslate {
+                try model.fit(steps: Int(steps), sampler: { rows in
+                    let batch = Tensor(zeros: [rows, dim])
+                    var message = [CChar](repeating: 0, count: messageLength)
+                    let code = message.withUnsafeMutableBufferPointer { m in
+                        sampler(batch.storage.pointer, rows, dim, samplerData, m.baseAddress, messageLength - 1)
+                    }
+                    if code != 0 {
+                        let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                        failure = CAPIError(status: FG_ERR_CALLBACK,
+                                            message: "the sampler returned \(code)" + (reason.isEmpty ? "" : ": \(reason)") + " (training undone)")
+                        throw FlowMatcher.SamplerError(reason)
+                    }
+                    if !batch.isFinite {
+                        failure = CAPIError(status: FG_ERR_NON_FINITE, message: "the sampler wrote NaN or infinite values (training undone)")
+                        throw FlowMatcher.SamplerError("non-finite batch")
+                    }
+                    return batch
+                }, progress: progressClosure(progress, userData))
+            }
+            outLoss?.pointee = loss
+        } catch is FlowMatcher.SamplerError {
+            throw failure ?? CAPIError(status: FG_ERR_CALLBACK, message: "the sampler failed (training undone)")
+        }
     }
 }
 
@@ -195,6 +305,9 @@ public func fg_fm_fit_pairs(_ fm: OpaquePointer?, _ source: UnsafePointer<Float>
                             _ outLoss: UnsafeMutablePointer<Float>?) -> fg_status {
     capiCall("fg_fm_fit_pairs") {
         let model = try fmHandle(fm)
+        guard model.configuration.numClasses == 0 else {
+            throw CAPIError.invalid("this model is class-conditional; fit it with fg_fm_fit_labeled")
+        }
         let src = try fmMatrix(source, rows: nSource, dim: dim, model: model, rowsName: "n_source", name: "source")
         let tgt = try fmMatrix(target, rows: nTarget, dim: dim, model: model, rowsName: "n_target", name: "target")
         guard steps > 0 else { throw CAPIError.invalid("steps must be positive") }
@@ -220,6 +333,39 @@ public func fg_fm_sample(_ fm: OpaquePointer?, _ n: Int, _ seed: UInt64, _ solve
         outNFE?.pointee = UInt32(clamping: solution.nfe)
     }
 }
+
+@_cdecl("fg_fm_sample_guided")
+public func fg_fm_sample_guided(_ fm: OpaquePointer?, _ n: Int, _ labels: UnsafePointer<Int32>?, _ guidance: Float,
+                                _ convention: UInt32, _ seed: UInt64, _ solver: UnsafePointer<fg_fm_solver_params>?,
+                                _ dst: UnsafeMutablePointer<Float>?, _ dstLength: Int, _ outLength: UnsafeMutablePointer<Int>?,
+                                _ outNFE: UnsafeMutablePointer<UInt32>?) -> fg_status {
+    capiCall("fg_fm_sample_guided") {
+        let model = try fmHandle(fm)
+        let classes = model.configuration.numClasses
+        guard classes > 0 else { throw CAPIError.invalid("this model is unconditional (num_classes = 0); use fg_fm_sample") }
+        let needed = try checkedMatrixCount(rows: n, cols: model.dim, rowsName: "n", colsName: "dim")
+        guard let labels else { throw CAPIError.null("labels") }
+        guard let conventionValue = GuidanceConvention(rawValue: convention) else {
+            throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "convention = \(convention) is not an FG_FM_GUIDANCE_* value")
+        }
+        guard guidance.isFinite, abs(guidance) <= 1000 else { throw CAPIError.invalid("guidance must be finite with |guidance| <= 1000, got \(guidance)") }
+        try fmCheckActivations(rows: 2 * n, model: model)
+        let (method, options) = try fmSolver(solver)
+        let copied = Array(UnsafeBufferPointer(start: labels, count: n))
+        if let bad = copied.firstIndex(where: { $0 < -1 || Int($0) >= classes }) {
+            throw CAPIError.invalid("labels[\(bad)] = \(copied[bad]) is outside -1 ... \(classes - 1)")
+        }
+        if try fmOutputPrecheck(needed: needed, dst: dst, dstLength: dstLength, outLength: outLength) { return }
+        let solution = try fmTranslate {
+            try model.sample(n, seed: seed, labels: copied, guidance: (guidance, conventionValue), method: method, options: options)
+        }
+        try writeOutput(solution.state, dst: dst, dstLength: dstLength, outLength: outLength)
+        outNFE?.pointee = UInt32(clamping: solution.nfe)
+    }
+}
+
+@_cdecl("fg_fm_num_classes")
+public func fg_fm_num_classes(_ fm: OpaquePointer?) -> Int { (try? fmHandle(fm))?.configuration.numClasses ?? 0 }
 
 @_cdecl("fg_fm_transport")
 public func fg_fm_transport(_ fm: OpaquePointer?, _ x: UnsafePointer<Float>?, _ nRows: Int, _ dim: Int, _ reverse: UInt32,

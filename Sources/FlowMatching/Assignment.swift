@@ -1,4 +1,5 @@
 import FlowTensor
+import CFlowSupport
 
 /// Exact linear assignment: the row → column map minimising Σ_i cost[i, col(i)] for an n × m cost
 /// matrix with n ≤ m (each row gets a distinct column), finite costs, Double arithmetic.
@@ -81,65 +82,71 @@ public func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int) -> [I
     vA.withUnsafeMutableBufferPointer { v in dA.withUnsafeMutableBufferPointer { d in
     freeA.withUnsafeMutableBufferPointer { free in
     matchesA.withUnsafeMutableBufferPointer { matches in predA.withUnsafeMutableBufferPointer { pred in
-        // Column reduction (columns in reverse order, as the original).
-        for j in stride(from: n - 1, through: 0, by: -1) {
-            var minimum = cost[j], imin = 0
-            for i in 1..<n where cost[i &* n &+ j] < minimum { minimum = cost[i &* n &+ j]; imin = i }
-            v[j] = minimum
-            matches[imin] &+= 1
-            if matches[imin] == 1 {
-                rowsol[imin] = j; colsol[j] = imin
-            } else if v[j] < v[rowsol[imin]] {
-                let j1 = rowsol[imin]
-                rowsol[imin] = j; colsol[j] = imin; colsol[j1] = -1
-            } else {
-                colsol[j] = -1
-            }
-        }
-        // Reduction transfer.
         var numFree = 0
-        for i in 0..<n {
-            if matches[i] == 0 {
-                free[numFree] = i; numFree &+= 1
-            } else if matches[i] == 1 {
-                let j1 = rowsol[i]
-                var minimum = Double.infinity
-                let row = cost + i &* n
-                for j in 0..<n where j != j1 { let h = row[j] - v[j]; if h < minimum { minimum = h } }
-                v[j1] -= minimum
+        // Initial prices and partial matching: ε-scaled auction (AuctionInit.swift), or, when it
+        // declines (constant costs), JV's column reduction + augmenting row reduction.
+        let seeded = auctionInitialisation(cost: cost, n: n, v: v.baseAddress!, rowsol: rowsol.baseAddress!,
+                                           colsol: colsol.baseAddress!)
+        if !seeded {
+            // Column reduction (columns in reverse order, as the original).
+            for j in stride(from: n - 1, through: 0, by: -1) {
+                var minimum = cost[j], imin = 0
+                for i in 1..<n where cost[i &* n &+ j] < minimum { minimum = cost[i &* n &+ j]; imin = i }
+                v[j] = minimum
+                matches[imin] &+= 1
+                if matches[imin] == 1 {
+                    rowsol[imin] = j; colsol[j] = imin
+                } else if v[j] < v[rowsol[imin]] {
+                    let j1 = rowsol[imin]
+                    rowsol[imin] = j; colsol[j] = imin; colsol[j1] = -1
+                } else {
+                    colsol[j] = -1
+                }
             }
-        }
-        // Rows that lost their column in the column reduction stay in rowsol but are not matched.
-        for i in 0..<n where matches[i] > 1 && colsol[rowsol[i]] != i { rowsol[i] = -1 }
-        // Augmenting row reduction, two rounds.
-        var budget = 8 &* n
-        for _ in 0..<2 {
-            var k = 0
-            let previous = numFree
-            numFree = 0
-            while k < previous {
-                let i = free[k]; k &+= 1
-                budget &-= 1
-                if budget < 0 { free[numFree] = i; numFree &+= 1; continue }
-                let row = cost + i &* n
-                var umin = row[0] - v[0], j1 = 0, j2 = -1
-                var usubmin = Double.infinity
-                for j in 1..<n {
-                    let h = row[j] - v[j]
-                    if h < usubmin {
-                        if h >= umin { usubmin = h; j2 = j } else { usubmin = umin; umin = h; j2 = j1; j1 = j }
+            // Reduction transfer.
+            for i in 0..<n {
+                if matches[i] == 0 {
+                    free[numFree] = i; numFree &+= 1
+                } else if matches[i] == 1 {
+                    let j1 = rowsol[i]
+                    var minimum = Double.infinity
+                    let row = cost + i &* n
+                    for j in 0..<n where j != j1 { let h = row[j] - v[j]; if h < minimum { minimum = h } }
+                    v[j1] -= minimum
+                }
+            }
+            // Rows that lost their column in the column reduction stay in rowsol but are not matched.
+            for i in 0..<n where matches[i] > 1 && colsol[rowsol[i]] != i { rowsol[i] = -1 }
+            // Augmenting row reduction, two rounds.
+            var budget = 8 &* n
+            for _ in 0..<2 {
+                var k = 0
+                let previous = numFree
+                numFree = 0
+                while k < previous {
+                    let i = free[k]; k &+= 1
+                    budget &-= 1
+                    if budget < 0 { free[numFree] = i; numFree &+= 1; continue }
+                    let row = cost + i &* n
+                    var umin = row[0] - v[0], j1 = 0, j2 = -1
+                    var usubmin = Double.infinity
+                    for j in 1..<n {
+                        let h = row[j] - v[j]
+                        if h < usubmin {
+                            if h >= umin { usubmin = h; j2 = j } else { usubmin = umin; umin = h; j2 = j1; j1 = j }
+                        }
                     }
-                }
-                var i0 = colsol[j1]
-                if umin < usubmin {
-                    v[j1] -= usubmin - umin
-                } else if i0 >= 0 && j2 >= 0 {
-                    j1 = j2; i0 = colsol[j2]
-                }
-                if i0 >= 0 { rowsol[i0] = -1 }
-                rowsol[i] = j1; colsol[j1] = i
-                if i0 >= 0 {
-                    if umin < usubmin { k &-= 1; free[k] = i0 } else { free[numFree] = i0; numFree &+= 1 }
+                    var i0 = colsol[j1]
+                    if umin < usubmin {
+                        v[j1] -= usubmin - umin
+                    } else if i0 >= 0 && j2 >= 0 {
+                        j1 = j2; i0 = colsol[j2]
+                    }
+                    if i0 >= 0 { rowsol[i0] = -1 }
+                    rowsol[i] = j1; colsol[j1] = i
+                    if i0 >= 0 {
+                        if umin < usubmin { k &-= 1; free[k] = i0 } else { free[numFree] = i0; numFree &+= 1 }
+                    }
                 }
             }
         }
@@ -147,23 +154,15 @@ public func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int) -> [I
         numFree = 0
         for i in 0..<n where rowsol[i] < 0 { free[numFree] = i; numFree &+= 1 }
         // Shortest augmenting paths (Dijkstra on reduced costs). Each scanned row relaxes every
-        // column and finds the next minimum in one contiguous SIMD pass; scanned columns carry a +∞
-        // penalty so that they are neither relaxed nor chosen. Predecessors are kept as Doubles so the
-        // pass stays in vector registers.
-        let width = 4
-        let padded = (n + width - 1) / width * width
-        var dP = [Double](repeating: .infinity, count: padded), vP = [Double](repeating: 0, count: padded)
-        var penaltyP = [Double](repeating: .infinity, count: padded), predP = [Double](repeating: 0, count: padded)
+        // column and finds the next minimum in one AVX2 pass (cflow_lap_relax); scanned columns carry a
+        // +∞ penalty so that they are neither relaxed nor chosen. Predecessors are kept as Doubles so
+        // the pass stays in vector registers.
+        var dP = [Double](repeating: .infinity, count: n), vP = [Double](repeating: 0, count: n)
+        var penaltyP = [Double](repeating: .infinity, count: n), predP = [Double](repeating: 0, count: n)
         var scannedList = [Int](repeating: 0, count: n)
         dP.withUnsafeMutableBufferPointer { dd in vP.withUnsafeMutableBufferPointer { vv in
         penaltyP.withUnsafeMutableBufferPointer { pen in predP.withUnsafeMutableBufferPointer { pr in
         scannedList.withUnsafeMutableBufferPointer { order in
-        var rowBuffer = [Double](repeating: .infinity, count: padded)
-        rowBuffer.withUnsafeMutableBufferPointer { rowBuf in
-        let dRaw = UnsafeMutableRawPointer(dd.baseAddress!), vRaw = UnsafeMutableRawPointer(vv.baseAddress!)
-        let penRaw = UnsafeMutableRawPointer(pen.baseAddress!), prRaw = UnsafeMutableRawPointer(pr.baseAddress!)
-        let rowRaw = UnsafeMutableRawPointer(rowBuf.baseAddress!)
-        let stride = MemoryLayout<SIMD4<Double>>.stride
         for f in 0..<numFree {
             let freeRow = free[f]
             let frow = cost + freeRow &* n
@@ -185,36 +184,10 @@ public func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int) -> [I
                 let i = colsol[j1]
                 let row = cost + i &* n
                 let h = row[j1] - vv[j1] - mu
-                rowBuf.baseAddress!.update(from: row, count: n)
-                let hv = SIMD4<Double>(repeating: h), iv = SIMD4<Double>(repeating: Double(i))
-                var bestV = SIMD4<Double>(repeating: .infinity)
-                var bestI = SIMD4<Double>(repeating: 0)
-                var index = SIMD4<Double>(0, 1, 2, 3)
-                let four = SIMD4<Double>(repeating: 4)
-                var offset = 0
-                for _ in 0..<(padded / width) {
-                    let r = rowRaw.load(fromByteOffset: offset, as: SIMD4<Double>.self)
-                    let vj = vRaw.load(fromByteOffset: offset, as: SIMD4<Double>.self)
-                    let pj = penRaw.load(fromByteOffset: offset, as: SIMD4<Double>.self)
-                    var dj = dRaw.load(fromByteOffset: offset, as: SIMD4<Double>.self)
-                    var pd = prRaw.load(fromByteOffset: offset, as: SIMD4<Double>.self)
-                    let v2 = r - vj - hv + pj
-                    let improved = v2 .< dj
-                    dj.replace(with: v2, where: improved)
-                    pd.replace(with: iv, where: improved)
-                    dRaw.storeBytes(of: dj, toByteOffset: offset, as: SIMD4<Double>.self)
-                    prRaw.storeBytes(of: pd, toByteOffset: offset, as: SIMD4<Double>.self)
-                    let eff = dj + pj
-                    let better = eff .< bestV
-                    bestV.replace(with: eff, where: better)
-                    bestI.replace(with: index, where: better)
-                    index += four
-                    offset &+= stride
-                }
-                best = .infinity
-                for lane in 0..<width where bestV[lane] < best || (bestV[lane] == best && Int(bestI[lane]) < bestJ) {
-                    best = bestV[lane]; bestJ = Int(bestI[lane])
-                }
+                var found = 0
+                best = cflow_lap_relax(row, vv.baseAddress!, pen.baseAddress!, dd.baseAddress!, pr.baseAddress!,
+                                       h, Double(i), n, &found)
+                bestJ = found
                 if !(best < .infinity) { bestJ = 0; for j in 0..<n where pen[j] == 0 { bestJ = j; best = dd[j]; break } }
             }
             // Price update of the scanned columns (d[j] ≤ μ = d[endOfPath]).
@@ -230,7 +203,7 @@ public func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int) -> [I
                 rowsol[i] = j1
             } while i != freeRow
         }
-        } } } } } }
+        } } } } }
     } } } } } } }
     return rowsolA
 }
@@ -240,16 +213,9 @@ public func squaredDistances(_ a: Tensor, _ b: Tensor) -> [Double] {
     precondition(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[1], "squaredDistances needs [n, d] and [m, d]")
     let n = a.shape[0], m = b.shape[0], d = a.shape[1]
     var out = [Double](repeating: 0, count: n * m)
-    let pa = a.storage.pointer, pb = b.storage.pointer
-    out.withUnsafeMutableBufferPointer { o in
-        for i in 0..<n {
-            let ra = pa + i &* d
-            for j in 0..<m {
-                let rb = pb + j &* d
-                var s: Double = 0
-                for k in 0..<d { let diff = Double(ra[k]) - Double(rb[k]); s += diff * diff }
-                o[i &* m &+ j] = s
-            }
+    if n > 0 && m > 0 {
+        out.withUnsafeMutableBufferPointer { o in
+            cflow_squared_distances(a.storage.pointer, b.storage.pointer, n, m, d, o.baseAddress!)
         }
     }
     return withExtendedLifetime((a, b)) { out }

@@ -55,3 +55,26 @@ public func selectRows(_ t: Tensor, _ indices: [Int]) -> Tensor {
     }
     return withExtendedLifetime(t) { out }
 }
+
+/// Exact minibatch OT that never pairs across classes (torchcfm `sample_plan_with_labels` with an
+/// exact plan, as a permutation): for every class c, the rows of x0 labelled c are matched to the rows
+/// of x1 labelled c by exact OT under squared Euclidean cost. `permutation[j]` is the row of x0 paired
+/// with row j of x1 (x1 keeps its order), and `labels0[permutation[j]] == labels1[j]` for every j.
+/// Needs the same number of rows of every class on both sides (for a N(0, I) source, give the noise
+/// rows the labels of x1). Returns nil when the class counts differ.
+public func classAwareOTPermutation(_ x0: Tensor, labels0: [Int32], _ x1: Tensor, labels1: [Int32]) -> [Int]? {
+    precondition(x0.shape == x1.shape && x0.rank == 2, "class-aware OT needs equal [n, d] shapes, got \(x0.shape) and \(x1.shape)")
+    let n = x0.shape[0]
+    precondition(labels0.count == n && labels1.count == n, "one label per row")
+    var rows0: [Int32: [Int]] = [:], rows1: [Int32: [Int]] = [:]
+    for i in 0..<n { rows0[labels0[i], default: []].append(i); rows1[labels1[i], default: []].append(i) }
+    guard rows0.count == rows1.count, rows0.allSatisfy({ rows1[$0.key]?.count == $0.value.count }) else { return nil }
+    var permutation = [Int](repeating: 0, count: n)
+    for (label, r1) in rows1 {
+        let r0 = rows0[label]!
+        if r1.count == 1 { permutation[r1[0]] = r0[0]; continue }
+        let local = exactOTPermutation(selectRows(x0, r0), selectRows(x1, r1))
+        for (k, j) in r1.enumerated() { permutation[j] = r0[local[k]] }
+    }
+    return permutation
+}

@@ -19,20 +19,37 @@ import Glibc
 ///   standardised by its global mean and std, ×7; and 8 unit-circle centres ×4 with std 0.5, all ×3
 ///   (so radius 12, std 1.5).
 /// - `checkerboard` (FFJORD toy data): x ~ U(−2, 2), y ~ U(0, 1) − 2·Bernoulli(½) + (⌊x⌋ mod 2), ×2.
+/// - `spirals` (FFJORD `2spirals`): r = √u·540·2π/360, u ~ U(0, 1); arm 1 = (−cos r·r + 0.5u′,
+///   sin r·r + 0.5u″), arm 2 = its negation (half the points each), all /3, plus N(0, 0.1²) noise.
 ///
 /// Points are shuffled; generators built on linspace (moons) give a fresh linspace for each call.
+/// `sampleWithLabels` also returns a class per point (`classCount` classes): moons — outer 0, inner 1;
+/// 8 Gaussians — the centre index; spirals — the arm; the others — 0.
 public enum ToyDistribution: String, CaseIterable, Sendable {
     case gaussian, eightGaussians = "8gaussians", moons, sCurve = "scurve", checkerboard
-    case moonsDSB = "moons-dsb", eightGaussiansDSB = "8gaussians-dsb"
+    case moonsDSB = "moons-dsb", eightGaussiansDSB = "8gaussians-dsb", spirals
+
+    /// Number of classes `sampleWithLabels` uses.
+    public var classCount: Int {
+        switch self {
+        case .moons, .moonsDSB, .spirals: return 2
+        case .eightGaussians, .eightGaussiansDSB: return 8
+        default: return 1
+        }
+    }
 
     /// n points [n, 2].
-    public func sample(_ n: Int, rng: inout RandomGenerator) -> Tensor {
+    public func sample(_ n: Int, rng: inout RandomGenerator) -> Tensor { sampleWithLabels(n, rng: &rng).points }
+
+    /// n points [n, 2] and their classes (same random stream as `sample`).
+    public func sampleWithLabels(_ n: Int, rng: inout RandomGenerator) -> (points: Tensor, labels: [Int32]) {
         precondition(n >= 0)
         var pts = [Float](repeating: 0, count: 2 * n)
+        var labels = [Int32](repeating: 0, count: n)
         switch self {
         case .gaussian:
             for k in 0..<(2 * n) { pts[k] = rng.nextNormal() }
-            return Tensor(shape: [n, 2], scalars: pts)
+            return (Tensor(shape: [n, 2], scalars: pts), labels)
         case .eightGaussians:
             // Equal counts per centre (remainder spread over the first centres), then shuffled.
             var k = 0
@@ -43,6 +60,7 @@ public enum ToyDistribution: String, CaseIterable, Sendable {
                 for _ in 0..<count {
                     pts[2 * k] = Float(5 * cos(theta) + ox) + rng.nextNormal()
                     pts[2 * k + 1] = Float(5 * sin(theta) + oy) + rng.nextNormal()
+                    labels[k] = Int32(c)
                     k += 1
                 }
             }
@@ -59,6 +77,7 @@ public enum ToyDistribution: String, CaseIterable, Sendable {
                 let s = lin(i, nIn), k = nOut + i
                 pts[2 * k] = Float(1 - cos(s)) + noise * rng.nextNormal()
                 pts[2 * k + 1] = Float(0.5 - sin(s)) + noise * rng.nextNormal()
+                labels[k] = 1
             }
             if self == .moons {
                 for i in 0..<n { pts[2 * i] = pts[2 * i] * 2 - 1; pts[2 * i + 1] *= 2 }
@@ -92,15 +111,32 @@ public enum ToyDistribution: String, CaseIterable, Sendable {
             let r = Float(1 / 2.0.squareRoot())
             let centres: [(Float, Float)] = [(1, 0), (-1, 0), (0, 1), (0, -1), (r, r), (r, -r), (-r, r), (-r, -r)]
             for i in 0..<n {
-                let c = centres[rng.nextInt(below: 8)]
+                let ci = rng.nextInt(below: 8)
+                let c = centres[ci]
+                labels[i] = Int32(ci)
                 pts[2 * i] = 3 * (4 * c.0 + 0.5 * rng.nextNormal())
                 pts[2 * i + 1] = 3 * (4 * c.1 + 0.5 * rng.nextNormal())
+            }
+        case .spirals:
+            let half = n / 2
+            for i in 0..<n {
+                let r = Double(rng.nextUniform()).squareRoot() * 540 * 2 * Double.pi / 360
+                let x = -cos(r) * r + 0.5 * Double(rng.nextUniform())
+                let y = sin(r) * r + 0.5 * Double(rng.nextUniform())
+                let sign: Double = i < half ? 1 : -1
+                labels[i] = i < half ? 0 : 1
+                pts[2 * i] = Float(sign * x / 3) + 0.1 * rng.nextNormal()
+                pts[2 * i + 1] = Float(sign * y / 3) + 0.1 * rng.nextNormal()
             }
         }
         // Shuffle rows (the linspace/centre-ordered generators would otherwise be sorted).
         let perm = rng.permutation(n)
         var shuffled = [Float](repeating: 0, count: 2 * n)
-        for (i, r) in perm.enumerated() { shuffled[2 * i] = pts[2 * r]; shuffled[2 * i + 1] = pts[2 * r + 1] }
-        return Tensor(shape: [n, 2], scalars: shuffled)
+        var shuffledLabels = [Int32](repeating: 0, count: n)
+        for (i, r) in perm.enumerated() {
+            shuffled[2 * i] = pts[2 * r]; shuffled[2 * i + 1] = pts[2 * r + 1]
+            shuffledLabels[i] = labels[r]
+        }
+        return (Tensor(shape: [n, 2], scalars: shuffled), shuffledLabels)
     }
 }

@@ -5,7 +5,8 @@ import FlowOptim
 /// Checkpoint layout (safetensors): the velocity MLP under "layers.<i>.weight" [out, in] /
 /// "layers.<i>.bias" (input = [x, t]), AdamW slots under "optimizer.g0.p<param>.s<slot>", and metadata
 /// "flowgen.kind" = "flow_matcher", "flowgen.format" = "1", options (floats as IEEE-754 bit patterns),
-/// step, RNG state words and whether the source is N(0, I).
+/// step, RNG state words, whether the source is N(0, I), and (optional, absent in older files) the
+/// number of classes (the input is then [x, t, onehot(c)]), label dropout and the β schedule.
 extension FlowMatcher {
     static let kind = "flow_matcher"
 
@@ -26,6 +27,9 @@ extension FlowMatcher {
             "flowgen.step": String(optimizer.stepCount),
             "flowgen.rng": rng.stateWords.map(String.init).joined(separator: ","),
             "flowgen.source_standard_normal": sourceIsStandardNormal ? "1" : "0",
+            "flowgen.num_classes": String(c.numClasses),
+            "flowgen.label_dropout": String(c.labelDropout.bitPattern),
+            "flowgen.beta_min": String(c.betaMin.bitPattern), "flowgen.beta_max": String(c.betaMax.bitPattern),
         ]
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
     }
@@ -56,9 +60,14 @@ extension FlowMatcher {
         c.gradientClipNorm = try fields.float("grad_clip_norm")
         c.batchSize = try fields.integer("batch_size", as: Int.self)
         c.seed = try fields.integer("seed", as: UInt64.self)
+        // Added after format 1 shipped: absent in older checkpoints (= defaults).
+        if meta["flowgen.num_classes"] != nil { c.numClasses = try fields.integer("num_classes", as: Int.self) }
+        if meta["flowgen.label_dropout"] != nil { c.labelDropout = try fields.float("label_dropout") }
+        if meta["flowgen.beta_min"] != nil { c.betaMin = try fields.float("beta_min") }
+        if meta["flowgen.beta_max"] != nil { c.betaMax = try fields.float("beta_max") }
         if let problem = c.problem { throw FlowIOError.corrupt("checkpoint options: \(problem)") }
         // Refuse sizes that would make rebuilding the network itself fail (before any allocation).
-        let weights = (c.dim + 1) * c.hiddenWidth + c.hiddenWidth * c.dim + (c.hiddenLayers - 1) * c.hiddenWidth * c.hiddenWidth
+        let weights = (c.dim + 1 + c.numClasses) * c.hiddenWidth + c.hiddenWidth * c.dim + (c.hiddenLayers - 1) * c.hiddenWidth * c.hiddenWidth
         guard weights <= 1 << 28 else { throw FlowIOError.corrupt("checkpoint describes a network of \(weights) weights (limit 2^28)") }
         let step = try fields.integer("step", as: Int.self)
         guard step >= 0 else { throw FlowIOError.corrupt("checkpoint step is negative") }

@@ -19,9 +19,10 @@ public enum DivergenceEstimator: Equatable, Sendable {
 
 /// v(x, t) and ∇_x·v(x, t) for a batch x [n, d] at one time.
 public func velocityAndDivergence(_ model: TimeConditionedMLP, _ x: Tensor, t: Double,
-                                  estimator: DivergenceEstimator, probes: [Tensor] = []) -> (v: Tensor, div: [Float]) {
-    let n = x.shape[0], d = model.dim
-    let leaf = Variable(model.input(x, times: [Float](repeating: Float(t), count: n)), requiresGrad: true)
+                                  estimator: DivergenceEstimator, probes: [Tensor] = [],
+                                  labels: [Int32]? = nil) -> (v: Tensor, div: [Float]) {
+    let n = x.shape[0], d = model.dim, w = model.inputWidth
+    let leaf = Variable(model.input(x, times: [Float](repeating: Float(t), count: n), labels: labels), requiresGrad: true)
     let out = model.network(leaf)
     var div = [Float](repeating: 0, count: n)
     switch estimator {
@@ -32,7 +33,7 @@ public func velocityAndDivergence(_ model: TimeConditionedMLP, _ x: Tensor, t: D
             leaf.zeroGrad()
             out.backward(seed: seed)
             if let g = leaf.grad {
-                g.withUnsafeBufferPointer { p in for r in 0..<n { div[r] += p[r &* (d + 1) &+ i] } }
+                g.withUnsafeBufferPointer { p in for r in 0..<n { div[r] += p[r &* w &+ i] } }
             }
         }
     case .hutchinson:
@@ -44,7 +45,7 @@ public func velocityAndDivergence(_ model: TimeConditionedMLP, _ x: Tensor, t: D
             g.withUnsafeBufferPointer { p in z.withUnsafeBufferPointer { zp in
                 for r in 0..<n {
                     var s: Float = 0
-                    for j in 0..<d { s += zp[r &* d &+ j] * p[r &* (d + 1) &+ j] }
+                    for j in 0..<d { s += zp[r &* d &+ j] * p[r &* w &+ j] }
                     div[r] += scale * s
                 }
             } }
@@ -58,9 +59,11 @@ public func velocityAndDivergence(_ model: TimeConditionedMLP, _ x: Tensor, t: D
 /// Log-likelihood under a trained flow with a N(0, I) source, by the instantaneous change of variables
 /// (Chen et al. 2018, thm. 1): integrate (x, L) from t = 1 (data) to t = 0 with dx/dt = v, dL/dt = ∇·v,
 /// L(1) = 0; then log p₁(x) = log N(x(0); 0, I) + L(0). The dopri5 error norm covers x and L together.
-/// Returns one value per row and the number of field evaluations.
+/// Returns one value per row and the number of field evaluations. With `labels` (class-conditional
+/// model) the result is log p(x | c) of the conditional field.
 public func logLikelihood(model: TimeConditionedMLP, x: Tensor, estimator: DivergenceEstimator,
-                          method: ODEMethod, options: ODEOptions, seed: UInt64) throws -> (logp: [Float], nfe: Int) {
+                          method: ODEMethod, options: ODEOptions, seed: UInt64,
+                          labels: [Int32]? = nil) throws -> (logp: [Float], nfe: Int) {
     precondition(x.rank == 2 && x.shape[1] == model.dim, "x must be [n, \(model.dim)]")
     let n = x.shape[0], d = model.dim
     var probes: [Tensor] = []
@@ -82,7 +85,7 @@ public func logLikelihood(model: TimeConditionedMLP, x: Tensor, estimator: Diver
         let xs = Tensor(uninitialized: [n, d])
         let pa = aug.storage.pointer, px = xs.storage.pointer
         for r in 0..<n { (px + r &* d).update(from: pa + r &* (d + 1), count: d) }
-        let (v, div) = velocityAndDivergence(model, xs, t: t, estimator: estimator, probes: probes)
+        let (v, div) = velocityAndDivergence(model, xs, t: t, estimator: estimator, probes: probes, labels: labels)
         let out = Tensor(uninitialized: [n, d + 1])
         let po = out.storage.pointer, pv = v.storage.pointer
         for r in 0..<n {

@@ -56,6 +56,30 @@ public struct TrigonometricVPScheduler: Scheduler {
     }
 }
 
+/// Variance-preserving path of the score SDE with a linear β schedule (Song et al. 2021, VP-SDE;
+/// flow_matching's `VPScheduler`), in our convention t = 0 source, t = 1 data. The SDE runs in diffusion
+/// time s = 1 − t (s = 0 data, s = 1 noise) with β(s) = β_min + s(β_max − β_min) and
+/// T(s) = ∫₀ˢ β = β_min s + ½ s² (β_max − β_min); then
+/// α_t = exp(−½ T(1 − t)), σ_t = √(1 − exp(−T(1 − t))),
+/// α̇_t = ½ α_t β(1 − t), σ̇_t = −exp(−T(1 − t)) β(1 − t) / (2σ_t).
+/// σ_t → 0 at t = 1, where σ̇_t diverges (−∞ at t = 1 exactly); training draws t ∈ [0, 1). At t = 0
+/// the source is not reached exactly: α_0 = exp(−(β_min + β_max)/4) (≈ 0.0066 for 0.1, 20).
+public struct BetaVPScheduler: Scheduler {
+    public let betaMin: Double
+    public let betaMax: Double
+    public init(betaMin: Double = 0.1, betaMax: Double = 20) { self.betaMin = betaMin; self.betaMax = betaMax }
+    public func callAsFunction(_ t: Double) -> SchedulerOutput {
+        let s = 1 - t
+        let integral = betaMin * s + 0.5 * s * s * (betaMax - betaMin)
+        let beta = betaMin + s * (betaMax - betaMin)
+        let decay = exp(-integral)
+        let alpha = exp(-0.5 * integral)
+        let sigma = Swift.max(1 - decay, 0).squareRoot()
+        let dSigma = sigma > 0 ? -decay * beta / (2 * sigma) : -Double.infinity
+        return SchedulerOutput(alpha: alpha, sigma: sigma, dAlpha: 0.5 * alpha * beta, dSigma: dSigma)
+    }
+}
+
 /// Polynomial convex path: α_t = tⁿ, σ_t = 1 − tⁿ.
 public struct PolynomialScheduler: Scheduler {
     public let exponent: Double

@@ -7,7 +7,7 @@ import FlowGen
 /// `flowgen fm …`: continuous flow matching on 2-D benchmark data or a .npy file.
 struct FlowMatchingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fm", abstract: "Continuous flow matching (CFM, OT-CFM, FM, SB-CFM).",
-                                                    subcommands: [FlowMatchingTrain.self])
+                                                    subcommands: [FlowMatchingTrain.self, FlowMatchingSample.self, FlowMatchingLogLikelihood.self])
 }
 
 struct FlowMatchingTrain: ParsableCommand {
@@ -31,7 +31,10 @@ struct FlowMatchingTrain: ParsableCommand {
     @Option(help: "Minibatch size.") var batch: Int = 512
     @Option(help: "Seed of data, initialisation and training.") var seed: UInt64 = 42
     @Option(name: .customLong("n-train"), help: "Training points drawn from the distributions.") var nTrain: Int = 10_000
-    @Option(name: .customLong("eval-points"), help: "Samples and test points for W2/NPE (exact OT is O(n³)).") var evalPoints: Int = 2000
+    @Option(name: .customLong("eval-points"), help: "Samples and test points drawn for evaluation (≤ 100000).") var evalPoints: Int = 2000
+    @Option(name: .customLong("w2-points"), help: "Points of those used for the native exact W2 / NPE (default min(eval-points, 5000); exact OT is O(n³)).") var w2Points: Int?
+    @Option(name: .customLong("write-samples"), help: "Write the --eval-points generated samples to FILE.npy.") var writeSamples: String?
+    @Option(name: .customLong("write-test"), help: "Write the --eval-points test target points to FILE.npy.") var writeTest: String?
     @Option(help: "Sampling solver: euler, midpoint, heun, rk4, dopri5.") var solver: String = "euler"
     @Option(name: .customLong("solver-steps"), help: "Steps of fixed-step solvers.") var solverSteps: Int = 100
     @Option(help: "dopri5 tolerance (rtol = atol).") var tol: Double = 1e-5
@@ -43,9 +46,11 @@ struct FlowMatchingTrain: ParsableCommand {
             throw ValidationError("unknown --method \(method); use icfm, otcfm, fm, sbcfm or vp")
         }
         guard let odeMethod = ODEMethod(rawValue: solver) else { throw ValidationError("unknown --solver \(solver)") }
-        guard batch >= 1, nTrain >= 1, evalPoints >= 1, evalPoints <= 5000, epochs >= 1, solverSteps >= 1 else {
-            throw ValidationError("--batch, --n-train, --epochs, --solver-steps must be ≥ 1 and --eval-points in 1…5000")
+        guard batch >= 1, nTrain >= 1, evalPoints >= 1, evalPoints <= 100_000, epochs >= 1, solverSteps >= 1 else {
+            throw ValidationError("--batch, --n-train, --epochs, --solver-steps must be ≥ 1 and --eval-points in 1…100000")
         }
+        let nW2 = w2Points ?? Swift.min(evalPoints, 5000)
+        guard nW2 >= 1, nW2 <= Swift.min(evalPoints, 5000) else { throw ValidationError("--w2-points must be in 1…min(--eval-points, 5000)") }
         var rng = RandomGenerator(seed: seed)
         var sourceName = source, targetName = target
         if source == "moons" && target == "8gaussians" { sourceName = "moons-dsb"; targetName = "8gaussians-dsb" }
@@ -68,7 +73,7 @@ struct FlowMatchingTrain: ParsableCommand {
             guard let d = ToyDistribution(rawValue: targetName) else { throw ValidationError("unknown --target \(target)") }
             trainTarget = d.sample(nTrain, rng: &rng)
             testTarget = d.sample(evalPoints, rng: &rng)
-            floorSample = d.sample(evalPoints, rng: &rng)
+            floorSample = d.sample(nW2, rng: &rng)
         }
         let dim = trainTarget.shape[1]
         if sourceDist != nil && dim != 2 { throw ValidationError("a 2-D --source needs 2-D target data, got dim \(dim)") }
@@ -94,13 +99,18 @@ struct FlowMatchingTrain: ParsableCommand {
         let t1 = now()
         let solution = try matcher.transport(evalSource, method: odeMethod, options: options)
         let sampleSeconds = now() - t1
-        fputs("evaluating W2 on \(evalPoints) points…\n", stderr)
-        let w2 = wasserstein2(solution.state, testTarget)
-        let energy = pathEnergy(model: matcher.model, x0: evalSource, steps: 100)
-        let w2Source = wasserstein2(evalSource, testTarget)
+        if let writeSamples { try writeNpy(solution.state, to: writeSamples) }
+        if let writeTest { try writeNpy(testTarget, to: writeTest) }
+        fputs("evaluating W2 on \(nW2) points…\n", stderr)
+        let first = Array(0..<Swift.min(nW2, testTarget.shape[0]))
+        let w2Samples = selectRows(solution.state, first), w2Test = selectRows(testTarget, first)
+        let w2SourcePoints = selectRows(evalSource, first)
+        let w2 = wasserstein2(w2Samples, w2Test)
+        let energy = pathEnergy(model: matcher.model, x0: w2SourcePoints, steps: 100)
+        let w2Source = wasserstein2(w2SourcePoints, w2Test)
         let npe = normalizedPathEnergy(energy: energy, w2: w2Source)
         // Finite-sample floor: W2 between two independent draws of the target of the same size.
-        let w2Floor = floorSample.map { wasserstein2($0, testTarget) }
+        let w2Floor = floorSample.map { wasserstein2($0, w2Test) }
         var nll: Double? = nil
         if sourceDist == nil {
             let subset = selectRows(testTarget, Array(0..<Swift.min(500, testTarget.shape[0])))
@@ -119,7 +129,7 @@ struct FlowMatchingTrain: ParsableCommand {
         }
         let stepsPerSecond = Double(totalSteps) / Swift.max(trainSeconds, 1e-9)
         print("\(method) \(source)→\(target): \(totalSteps) steps in \(format3("", trainSeconds)) s (\(format3("", stepsPerSecond)) steps/s), final loss \(format3("", Double(loss)))")
-        print("W2 \(format3("", w2)) (exact, \(evalPoints) vs \(evalPoints)" + (w2Floor.map { "; two target draws: \(format3("", $0))" } ?? "") + "), NPE \(format3("", npe)), NFE \(solution.nfe) (\(solver)), sampling \(format3("", sampleSeconds)) s" + (nll.map { ", NLL \(format3("", $0))" } ?? ""))
+        print("W2 \(format3("", w2)) (exact, \(first.count) vs \(first.count)" + (w2Floor.map { "; two target draws: \(format3("", $0))" } ?? "") + "), NPE \(format3("", npe)), NFE \(solution.nfe) (\(solver)), sampling \(format3("", sampleSeconds)) s" + (nll.map { ", NLL \(format3("", $0))" } ?? ""))
         if common.json {
             var fields: [(String, JSONValue)] = [
                 ("method", .string(method)), ("source", .string(source)), ("target", .string(target)),
@@ -127,7 +137,8 @@ struct FlowMatchingTrain: ParsableCommand {
                 ("nll", nll.map { .number($0) } ?? .null), ("loss", .number(Double(loss))),
                 ("steps", .number(Double(totalSteps))), ("train_seconds", .number(trainSeconds)),
                 ("steps_per_s", .number(stepsPerSecond)), ("sample_seconds", .number(sampleSeconds)),
-                ("eval_points", .number(Double(evalPoints))), ("seed", .number(Double(seed))),
+                ("eval_points", .number(Double(evalPoints))), ("w2_points", .number(Double(first.count))),
+                ("path_energy", .number(energy)), ("w2_source", .number(w2Source)), ("seed", .number(Double(seed))),
             ]
             fields.append(("blas_core", .string(BLAS.coreName)))
             print(JSONValue.object(fields).serialized())

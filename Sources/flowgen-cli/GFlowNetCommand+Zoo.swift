@@ -12,8 +12,8 @@ struct GFlowNetZooOptions: ParsableArguments {
     @Option(help: "bitseq: log R = −β·(Hamming distance to the nearest mode); set: energies β·{0, ¼, ½, ¾, 1}.") var beta: Double = 1
     @Option(name: .customLong("mode-threshold"), help: "bitseq: strings within this many bits of a mode count as modes.")
     var modeThreshold: Int = 0
-    @Option(name: .customLong("ising-side"), help: "ising: lattice side L (D = L or L² spins).") var isingSide: Int = 3
-    @Option(name: .customLong("ising-dims"), help: "ising: lattice dimensions (1 = ring, 2 = torus).") var isingDims: Int = 2
+    @Option(name: .customLong("ising-side"), help: "ising: lattice side L (D = L spins, L² for the torus).") var isingSide: Int = 3
+    @Option(name: .customLong("ising-dims"), help: "ising: lattice dimensions (0 = every pair coupled, 1 = ring, 2 = torus).") var isingDims: Int = 2
     @Option(help: "ising: coupling J of neighbouring spins (log R = J·Σ σ_i σ_j).") var coupling: Double = 0.5
     @Option(help: "set: number of items N.") var items: Int = 12
     @Option(name: .customLong("set-size"), help: "set: items per set k.") var setSize: Int = 6

@@ -88,6 +88,10 @@ final class EnvironmentZooTests: XCTestCase {
         XCTAssertNotNil(IsingModel.latticeProblem(side: 3, dimensions: 2, coupling: .nan))
         XCTAssertNotNil(IsingModel.latticeProblem(side: 1, dimensions: 1, coupling: 1))
         XCTAssertNotNil(IsingModel.latticeProblem(side: 3, dimensions: 3, coupling: 1))
+        // Complete graph on 4 spins: 6 pairs; all aligned gives 6J, one flipped spin 0.
+        let complete = IsingModel(latticeSide: 4, dimensions: 0, coupling: 0.5)
+        XCTAssertEqual(complete.couplings.count, 6)
+        XCTAssertEqual(try complete.logReward([1, 1, 1, 1, 1, 0, 1, 1], count: 2), [3, 0])
     }
 
     func testSetGenerationStructureAndPartitionFunction() throws {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "CFlowKernels.h"
 #include "CFlowSmallGemm.h"
+#include "CFlowAssignment.h"
 
 /** Stores a copy of `message` (truncated to 1023 bytes) as this thread's last error. */
 void cflow_set_last_error(const char *message);

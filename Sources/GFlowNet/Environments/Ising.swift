@@ -19,23 +19,25 @@ public final class IsingModel: DiscreteEnvironment {
 
     /// A description of the first invalid lattice argument, or nil (the C layer checks this first).
     public static func latticeProblem(side: Int, dimensions: Int, coupling: Double) -> String? {
-        if dimensions != 1 && dimensions != 2 { return "the Ising lattice must have 1 or 2 dimensions, got \(dimensions)" }
-        if side < 2 || side > (dimensions == 1 ? 4096 : 64) {
-            return "the Ising lattice side must be in 2…\(dimensions == 1 ? 4096 : 64), got \(side)"
-        }
+        if !(0...2).contains(dimensions) { return "the Ising lattice must have 0 (complete graph), 1 or 2 dimensions, got \(dimensions)" }
+        let limit = [1024, 4096, 64][dimensions]
+        if side < 2 || side > limit { return "the Ising lattice side must be in 2…\(limit), got \(side)" }
         if !coupling.isFinite { return "the Ising coupling J must be finite, got \(coupling)" }
         return nil
     }
 
     /// A periodic lattice: a ring of `side` spins (dimensions 1) or a `side`×`side` torus (dimensions 2,
     /// spin r·side + c), every nearest-neighbour pair coupled with strength J (pairs that wrap onto an
-    /// existing pair, e.g. side 2, are counted once). J > 0 is ferromagnetic.
+    /// existing pair, e.g. side 2, are counted once); dimensions 0 couples every pair of `side` spins
+    /// (torchgfn's default all-ones J with α is this with J = 2α). J > 0 is ferromagnetic.
     public convenience init(latticeSide side: Int, dimensions: Int, coupling: Double) {
         precondition(Self.latticeProblem(side: side, dimensions: dimensions, coupling: coupling) == nil, "invalid Ising lattice")
-        let n = dimensions == 1 ? side : side * side
+        let n = dimensions == 2 ? side * side : side
         var edges = Set<Int>()   // i·n + j with i < j
         func link(_ a: Int, _ b: Int) { if a != b { edges.insert(Swift.min(a, b) * n + Swift.max(a, b)) } }
-        if dimensions == 1 {
+        if dimensions == 0 {
+            for i in 0..<side { for j in (i + 1)..<Swift.max(i + 1, side) { link(i, j) } }
+        } else if dimensions == 1 {
             for i in 0..<side { link(i, (i + 1) % side) }
         } else {
             for r in 0..<side {

@@ -142,8 +142,13 @@ static void test_bad_env_params(void) {
     EXPECT_CREATE_FAILS(FG_ERR_NON_FINITE, &ising, &e);
     e = fg_gfn_default_env_params(); e.ising_dims = 3;
     EXPECT_CREATE_FAILS(FG_ERR_INVALID_ARGUMENT, &ising, &e);
-    e = fg_gfn_default_env_params(); e.ising_dims = 0;
+    e = fg_gfn_default_env_params(); e.ising_dims = 0; e.ising_side = 1025;
     EXPECT_CREATE_FAILS(FG_ERR_INVALID_ARGUMENT, &ising, &e);
+    e = fg_gfn_default_env_params(); e.ising_dims = 0; e.ising_side = 5;   /* complete graph */
+    g = NULL;
+    EXPECT_OK(fg_gfn_create_env(&ising, &e, &g));
+    CHECK(fg_gfn_state_count(g) == 243);
+    fg_gfn_free(g);
     e = fg_gfn_default_env_params(); e.ising_side = 1;
     EXPECT_CREATE_FAILS(FG_ERR_INVALID_ARGUMENT, &ising, &e);
     e = fg_gfn_default_env_params(); e.ising_side = 65;

@@ -10,6 +10,7 @@
 #include "fg_test.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -968,6 +969,169 @@ static void remove_tree(const char *dir) {
     rmdir(dir);
 }
 
+/* ---- flow matching: params layouts, labelled training and guidance, .npy and sampler data sources ---- */
+
+typedef struct {
+    int calls;
+    int fail_at;     /* call number that fails (0 = never) */
+    int write_nan;   /* fill NaN instead of data */
+} fm_sampler_state;
+
+static int32_t fm_sampler(float *batch, size_t n_rows, size_t dim, void *user_data, char *message, size_t message_len) {
+    fm_sampler_state *st = (fm_sampler_state *)user_data;
+    st->calls++;
+    if (st->fail_at && st->calls == st->fail_at) {
+        snprintf(message, message_len, "disk gone at call %d", st->calls);
+        return 7;
+    }
+    for (size_t i = 0; i < n_rows; i++) {
+        for (size_t j = 0; j < dim; j++) {
+            double u = (double)((i * 2654435761u + j * 40503u + (size_t)st->calls * 97u) % 1000u) / 1000.0;
+            batch[i * dim + j] = st->write_nan ? NAN : (float)(3.0 * (u - 0.5) + (j == 0 ? 2.0 : 0.0));
+        }
+    }
+    return 0;
+}
+
+static void fm_samples(fg_fm *fm, float *out, size_t n) {
+    fg_fm_solver_params sp = fg_fm_default_solver_params();
+    sp.steps = 10;
+    size_t len = 0;
+    uint32_t nfe = 0;
+    EXPECT_OK(fg_fm_sample(fm, n, 3, &sp, out, n * 2, &len, &nfe));
+}
+
+static void test_flow_matching_extensions(void) {
+    SECTION("fm params layouts");
+    fg_fm_params p = fg_fm_default_params();
+    CHECK(p.struct_size == sizeof(fg_fm_params));
+    CHECK(p.num_classes == 0 && p.label_dropout > 0.09f && p.beta_max == 20.0f);
+    fg_fm *fm = NULL;
+    /* A caller built against the first layout (ending at grad_clip_norm) is accepted. */
+    fg_fm_params old = fg_fm_default_params();
+    old.num_classes = 99; /* beyond the old layout: must be ignored */
+    old.struct_size = (uint32_t)((offsetof(fg_fm_params, num_classes) + 7) / 8 * 8);
+    EXPECT_OK(fg_fm_create(&old, &fm));
+    CHECK(fm != NULL && fg_fm_num_classes(fm) == 0);
+    fg_fm_free(fm);
+    fm = NULL;
+    old.struct_size = (uint32_t)offsetof(fg_fm_params, num_classes) + 8;
+    EXPECT_STATUS(FG_ERR_STRUCT_SIZE, fg_fm_create(&old, &fm));
+    CHECK(fm == NULL);
+    p.num_classes = 2;
+    p.method = FG_FM_METHOD_SBCFM;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_create(&p, &fm));
+    p.method = FG_FM_METHOD_OTCFM;
+    p.label_dropout = 1.5f;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_create(&p, &fm));
+    p.label_dropout = 0.1f;
+    p.beta_min = 30.0f;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_create(&p, &fm));
+    p.beta_min = 0.1f;
+
+    SECTION("fm labelled training and guided sampling");
+    p.hidden_width = 16;
+    p.hidden_layers = 2;
+    p.batch_size = 32;
+    REQUIRE_OK(fg_fm_create(&p, &fm));
+    CHECK(fg_fm_num_classes(fm) == 2);
+    enum { N = 64 };
+    float data[N * 2];
+    int32_t labels[N];
+    for (int i = 0; i < N; i++) {
+        labels[i] = i % 2;
+        data[2 * i] = (labels[i] ? 3.0f : -3.0f) + 0.01f * (float)(i % 7);
+        data[2 * i + 1] = 0.02f * (float)(i % 5);
+    }
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_fit(fm, data, N, 2, 2, NULL, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_fm_fit_labeled(fm, data, NULL, N, 2, 2, NULL, NULL, NULL));
+    labels[5] = 2;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_fit_labeled(fm, data, labels, N, 2, 2, NULL, NULL, NULL));
+    labels[5] = 1;
+    CHECK(fg_fm_step(fm) == 0);
+    EXPECT_OK(fg_fm_fit_labeled(fm, data, labels, N, 2, 3, NULL, NULL, NULL));
+    CHECK(fg_fm_step(fm) == 3);
+    float out[8 * 2];
+    int32_t want[8] = {0, 1, -1, 0, 1, 1, 0, -1};
+    size_t len = 0;
+    uint32_t nfe = 0;
+    EXPECT_OK(fg_fm_sample_guided(fm, 8, want, 2.0f, FG_FM_GUIDANCE_INTERPOLATE, 1, NULL, out, 16, &len, &nfe));
+    CHECK(len == 16 && nfe == 100);
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_fm_sample_guided(fm, 8, NULL, 2.0f, 0, 1, NULL, out, 16, &len, &nfe));
+    EXPECT_STATUS(FG_ERR_UNKNOWN_ENUM, fg_fm_sample_guided(fm, 8, want, 2.0f, 7, 1, NULL, out, 16, &len, &nfe));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_sample_guided(fm, 8, want, NAN, 0, 1, NULL, out, 16, &len, &nfe));
+    want[3] = 2;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_sample_guided(fm, 8, want, 2.0f, 1, 1, NULL, out, 16, &len, &nfe));
+    want[3] = -2;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_sample_guided(fm, 8, want, 2.0f, 1, 1, NULL, out, 16, &len, &nfe));
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_fm_sample_guided(NULL, 8, want, 2.0f, 1, 1, NULL, out, 16, &len, &nfe));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_fit_pairs(fm, data, N, data, N, 2, 1, NULL, NULL, NULL));
+    fm_sampler_state st0 = {0, 0, 0};
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_fit_sampler(fm, fm_sampler, &st0, 2, NULL, NULL, NULL));
+    CHECK(fg_fm_step(fm) == 3);
+    fg_fm_free(fm);
+    fm = NULL;
+
+    SECTION("fm sampler callback");
+    p = fg_fm_default_params();
+    p.hidden_width = 16;
+    p.hidden_layers = 2;
+    p.batch_size = 16;
+    p.method = FG_FM_METHOD_ICFM;
+    REQUIRE_OK(fg_fm_create(&p, &fm));
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_fm_fit_sampler(fm, NULL, NULL, 2, NULL, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_fit_sampler(fm, fm_sampler, &st0, 0, NULL, NULL, NULL));
+    fm_sampler_state ok = {0, 0, 0};
+    float loss = NAN;
+    EXPECT_OK(fg_fm_fit_sampler(fm, fm_sampler, &ok, 4, NULL, NULL, &loss));
+    CHECK(ok.calls == 4 && fg_fm_step(fm) == 4 && isfinite(loss));
+    float before[20 * 2], after[20 * 2];
+    fm_samples(fm, before, 20);
+    fm_sampler_state failing = {0, 3, 0};
+    EXPECT_STATUS(FG_ERR_CALLBACK, fg_fm_fit_sampler(fm, fm_sampler, &failing, 10, NULL, NULL, NULL));
+    CHECKF(strstr(fg_last_error(), "disk gone at call 3") != NULL, "message: %s", fg_last_error());
+    CHECK(failing.calls == 3 && fg_fm_step(fm) == 4);
+    fm_samples(fm, after, 20);
+    CHECK(memcmp(before, after, sizeof before) == 0);
+    fm_sampler_state nan_state = {0, 0, 1};
+    EXPECT_STATUS(FG_ERR_NON_FINITE, fg_fm_fit_sampler(fm, fm_sampler, &nan_state, 5, NULL, NULL, NULL));
+    CHECK(fg_fm_step(fm) == 4);
+    fm_samples(fm, after, 20);
+    CHECK(memcmp(before, after, sizeof before) == 0);
+    /* The same training continues identically after the undone attempts. */
+    fm_sampler_state more = {4, 0, 0};
+    EXPECT_OK(fg_fm_fit_sampler(fm, fm_sampler, &more, 2, NULL, NULL, NULL));
+    CHECK(fg_fm_step(fm) == 6);
+
+    SECTION("fm .npy data");
+    char path[512];
+    temp_path(path, sizeof path, "fm_missing.npy");
+    EXPECT_STATUS(FG_ERR_IO, fg_fm_fit_npy(fm, path, 2, NULL, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_fm_fit_npy(fm, NULL, 2, NULL, NULL, NULL));
+    temp_path(path, sizeof path, "fm_garbage.npy");
+    CHECK(write_file(path, "not a numpy file at all", 23));
+    EXPECT_STATUS(FG_ERR_CORRUPT_FILE, fg_fm_fit_npy(fm, path, 2, NULL, NULL, NULL));
+    /* A valid [4, 2] float32 array (NPY 1.0 header padded to 128 bytes). */
+    unsigned char npy[128 + 32];
+    memset(npy, ' ', 128);
+    memcpy(npy, "\x93NUMPY\x01\x00\x76\x00", 10);
+    const char *dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 2), }";
+    memcpy(npy + 10, dict, strlen(dict));
+    npy[127] = '\n';
+    float values[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    memcpy(npy + 128, values, sizeof values);
+    temp_path(path, sizeof path, "fm_ok.npy");
+    CHECK(write_file(path, npy, sizeof npy));
+    EXPECT_OK(fg_fm_fit_npy(fm, path, 2, NULL, NULL, NULL));
+    CHECK(fg_fm_step(fm) == 8);
+    values[3] = NAN;
+    memcpy(npy + 128, values, sizeof values);
+    CHECK(write_file(path, npy, sizeof npy));
+    EXPECT_STATUS(FG_ERR_NON_FINITE, fg_fm_fit_npy(fm, path, 2, NULL, NULL, NULL));
+    CHECK(fg_fm_step(fm) == 8);
+    fg_fm_free(fm);
+}
+
 int main(void) {
     fg_test_install_handlers();
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -985,6 +1149,7 @@ int main(void) {
     test_predict();
     test_save();
     test_load();
+    test_flow_matching_extensions();
     remove_tree(temp_dir);
     return fg_test_finish("c_misuse");
 }

@@ -3,7 +3,7 @@ Merged into flowgen._lib.SIGNATURES. Also holds the ctypes mirrors of fg_fm_para
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_float, c_int32, c_size_t, c_uint32,
                     c_uint64, c_void_p)
 
-__all__ = ["FMParams", "FMSolverParams", "SIGNATURES"]
+__all__ = ["FMParams", "FMSolverParams", "SIGNATURES", "SamplerFn"]
 
 
 class FMParams(Structure):
@@ -22,6 +22,10 @@ class FMParams(Structure):
         ("learning_rate", c_float),
         ("weight_decay", c_float),
         ("grad_clip_norm", c_float),
+        ("num_classes", c_uint32),
+        ("label_dropout", c_float),
+        ("beta_min", c_float),
+        ("beta_max", c_float),
     ]
 
 
@@ -49,6 +53,9 @@ _handle = c_void_p
 _handle_out = POINTER(c_void_p)
 _status = c_int32
 _solver_p = POINTER(FMSolverParams)
+_i32_p = POINTER(c_int32)
+#: fg_fm_sampler_fn: (batch, n_rows, dim, user_data, message, message_len) -> int32.
+SamplerFn = CFUNCTYPE(c_int32, _float_p, c_size_t, c_size_t, c_void_p, c_void_p, c_size_t)
 
 # FG_FM_* values of include/flowgen.h
 FM_METHOD_ICFM = 0
@@ -56,6 +63,9 @@ FM_METHOD_OTCFM = 1
 FM_METHOD_FM = 2
 FM_METHOD_SBCFM = 3
 FM_METHOD_VP = 4
+FM_METHOD_VP_BETA = 5
+FM_GUIDANCE_INTERPOLATE = 0
+FM_GUIDANCE_SCALED = 1
 FM_SOLVER_EULER = 0
 FM_SOLVER_MIDPOINT = 1
 FM_SOLVER_HEUN = 2
@@ -80,6 +90,13 @@ SIGNATURES = {
     "fg_fm_log_likelihood": (_status, [_handle, _float_p, c_size_t, c_size_t, _solver_p, c_uint32,
                                        c_uint32, c_uint64, _float_p, c_size_t, _size_p, _u32_p]),
     "fg_fm_w2": (_status, [_float_p, c_size_t, _float_p, c_size_t, c_size_t, _float_p]),
+    "fg_fm_fit_labeled": (_status, [_handle, _float_p, _i32_p, c_size_t, c_size_t, c_uint32, _ProgressFn,
+                                    c_void_p, _float_p]),
+    "fg_fm_fit_npy": (_status, [_handle, c_char_p, c_uint32, _ProgressFn, c_void_p, _float_p]),
+    "fg_fm_fit_sampler": (_status, [_handle, SamplerFn, c_void_p, c_uint32, _ProgressFn, c_void_p, _float_p]),
+    "fg_fm_sample_guided": (_status, [_handle, c_size_t, _i32_p, c_float, c_uint32, c_uint64, _solver_p,
+                                      _float_p, c_size_t, _size_p, _u32_p]),
+    "fg_fm_num_classes": (c_size_t, [_handle]),
     "fg_fm_dim": (c_size_t, [_handle]),
     "fg_fm_step": (c_uint64, [_handle]),
     "fg_fm_save": (_status, [_handle, c_char_p]),

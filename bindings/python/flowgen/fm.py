@@ -20,21 +20,37 @@ from ._lib import get_lib
 from .errors import InternalError, ShapeMismatchError, check
 from .mlp import _encode_path, _enum, _ptr, _real, _rows, _unsigned
 
-__all__ = ["FlowMatcher", "w2", "METHODS", "SOLVERS", "DIVERGENCES"]
+__all__ = ["FlowMatcher", "w2", "METHODS", "SOLVERS", "DIVERGENCES", "GUIDANCE_CONVENTIONS"]
 
 # FG_FM_* values of include/flowgen.h.
 from ._sig_fm import (  # noqa: E402 — the FG_FM_* values live beside the signatures
-    FM_METHOD_ICFM, FM_METHOD_OTCFM, FM_METHOD_FM, FM_METHOD_SBCFM, FM_METHOD_VP, FM_SOLVER_EULER,
-    FM_SOLVER_MIDPOINT, FM_SOLVER_HEUN, FM_SOLVER_RK4, FM_SOLVER_DOPRI5, FM_DIV_EXACT, FM_DIV_HUTCHINSON)
+    FM_METHOD_ICFM, FM_METHOD_OTCFM, FM_METHOD_FM, FM_METHOD_SBCFM, FM_METHOD_VP, FM_METHOD_VP_BETA,
+    FM_SOLVER_EULER, FM_SOLVER_MIDPOINT, FM_SOLVER_HEUN, FM_SOLVER_RK4, FM_SOLVER_DOPRI5, FM_DIV_EXACT,
+    FM_DIV_HUTCHINSON, FM_GUIDANCE_INTERPOLATE, FM_GUIDANCE_SCALED, SamplerFn)
 
 #: Names accepted by FlowMatcher(method=...).
 METHODS = {"icfm": FM_METHOD_ICFM, "otcfm": FM_METHOD_OTCFM, "fm": FM_METHOD_FM,
-           "sbcfm": FM_METHOD_SBCFM, "vp": FM_METHOD_VP}
+           "sbcfm": FM_METHOD_SBCFM, "vp": FM_METHOD_VP, "vp_beta": FM_METHOD_VP_BETA}
+#: Names accepted by sample(guidance_convention=...): "interpolate" v = v_u + w (v_c - v_u) (w = 1 is
+#: the conditional field), "scaled" v = (1 + w) v_c - w v_u (w = 0 is the conditional field).
+GUIDANCE_CONVENTIONS = {"interpolate": FM_GUIDANCE_INTERPOLATE, "scaled": FM_GUIDANCE_SCALED}
 #: Names accepted by the ``solver`` arguments.
 SOLVERS = {"euler": FM_SOLVER_EULER, "midpoint": FM_SOLVER_MIDPOINT, "heun": FM_SOLVER_HEUN,
            "rk4": FM_SOLVER_RK4, "dopri5": FM_SOLVER_DOPRI5}
 #: Names accepted by log_likelihood(divergence=...).
 DIVERGENCES = {"exact": FM_DIV_EXACT, "hutchinson": FM_DIV_HUTCHINSON}
+
+
+def _labels(name, labels, n):
+    """int32 copy of a 1-D integer label array of length n."""
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ShapeMismatchError(_c.ERR_SHAPE_MISMATCH, "%s must have shape (%d,), got %s" % (name, n, arr.shape))
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError("%s must hold integers, got %s" % (name, arr.dtype))
+    if arr.size and (arr.min() < np.iinfo(np.int32).min or arr.max() > np.iinfo(np.int32).max):
+        raise ValueError("%s do not fit int32" % name)
+    return np.ascontiguousarray(arr, dtype=np.int32)
 
 
 def _solver_params(lib, solver, steps, rtol, atol, first_step, min_step, max_num_steps):
@@ -75,10 +91,15 @@ class FlowMatcher(NativeHandle):
     Args:
         dim: data dimension (1 ... 65536).
         method: "icfm", "otcfm" (exact minibatch OT), "fm" (Lipman, sigma = sigma_min), "sbcfm"
-            (Schrödinger-bridge noise, entropic OT; sigma > 0), "vp" (trigonometric); or FG_FM_METHOD_*.
+            (Schrödinger-bridge noise, entropic OT; sigma > 0), "vp" (trigonometric), "vp-beta" (score-SDE
+            VP path with linear beta(s) = beta_min + s (beta_max - beta_min), s = 1 - t); or FG_FM_METHOD_*.
         sigma, hidden_width, hidden_layers, activation (FG_ACT names as in MLP), learning_rate,
-        weight_decay, grad_clip_norm, batch_size, seed: as fg_fm_params. None = library default
-        (otcfm, sigma 0.1, 3 x 64 SELU, AdamW 1e-3 / 1e-5, batch 256, seed 0).
+        weight_decay, grad_clip_norm, batch_size, seed, beta_min, beta_max: as fg_fm_params.
+        num_classes: > 0 makes a class-conditional model (fit(data, labels=...), sample(labels=...,
+            guidance=...)); OT-CFM then pairs only within classes. label_dropout: probability that a
+            training label is dropped (trains the unconditional branch of classifier-free guidance).
+        None = library default (otcfm, sigma 0.1, 3 x 64 SELU, AdamW 1e-3 / 1e-5, batch 256, seed 0,
+        unconditional, label dropout 0.1, beta 0.1 ... 20).
 
     One thread at a time uses a FlowMatcher; release it with close() or a ``with`` block.
     """
@@ -88,7 +109,8 @@ class FlowMatcher(NativeHandle):
 
     def __init__(self, dim=2, *, method=None, sigma=None, hidden_width=None, hidden_layers=None,
                  activation=None, learning_rate=None, weight_decay=None, grad_clip_norm=None,
-                 batch_size=None, seed=None):
+                 batch_size=None, seed=None, num_classes=None, label_dropout=None, beta_min=None,
+                 beta_max=None):
         self._init_handle()
         lib = get_lib()
         params = lib.fg_fm_default_params()
@@ -98,11 +120,12 @@ class FlowMatcher(NativeHandle):
         if activation is not None:
             params.activation = _enum("activation", activation, _c.ACTIVATIONS)
         for name, value in (("hidden_width", hidden_width), ("hidden_layers", hidden_layers),
-                            ("batch_size", batch_size)):
+                            ("batch_size", batch_size), ("num_classes", num_classes)):
             if value is not None:
                 setattr(params, name, _unsigned(name, value, 32))
         for name, value in (("sigma", sigma), ("learning_rate", learning_rate),
-                            ("weight_decay", weight_decay), ("grad_clip_norm", grad_clip_norm)):
+                            ("weight_decay", weight_decay), ("grad_clip_norm", grad_clip_norm),
+                            ("label_dropout", label_dropout), ("beta_min", beta_min), ("beta_max", beta_max)):
             if value is not None:
                 setattr(params, name, _real(name, value))
         if seed is not None:
@@ -139,6 +162,12 @@ class FlowMatcher(NativeHandle):
             return int(get_lib().fg_fm_dim(handle))
 
     @property
+    def num_classes(self):
+        """Classes of a conditional model (0 = unconditional)."""
+        with self._use() as handle:
+            return int(get_lib().fg_fm_num_classes(handle))
+
+    @property
     def step(self):
         """Optimizer steps taken so far (kept by save/load)."""
         with self._use() as handle:
@@ -146,14 +175,52 @@ class FlowMatcher(NativeHandle):
 
     # -- work --------------------------------------------------------------------------------------
 
-    def fit(self, data, steps, progress=None):
+    def fit(self, data, steps, progress=None, labels=None):
         """Trains ``steps`` AdamW steps towards data [n, dim] from a N(0, I) source; returns the last
         loss. ``progress(step, total, loss)`` returning a truthy value stops training
-        (FlowgenError FG_ERR_CANCELLED; steps done are kept)."""
+        (FlowgenError FG_ERR_CANCELLED; steps done are kept). Class-conditional models need
+        ``labels`` [n] (integers in 0 ... num_classes - 1)."""
         steps = _unsigned("steps", steps, 32)
         data = _rows("data", data)
-        return self._fit(lambda lib, h, cb, loss: lib.fg_fm_fit(
-            h, _ptr(data), data.shape[0], data.shape[1], steps, cb, None, loss), progress)
+        if labels is None:
+            return self._fit(lambda lib, h, cb, loss: lib.fg_fm_fit(
+                h, _ptr(data), data.shape[0], data.shape[1], steps, cb, None, loss), progress)
+        labels = _labels("labels", labels, data.shape[0])
+        return self._fit(lambda lib, h, cb, loss: lib.fg_fm_fit_labeled(
+            h, _ptr(data), labels.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), data.shape[0],
+            data.shape[1], steps, cb, None, loss), progress)
+
+    def fit_npy(self, path, steps, progress=None):
+        """Trains on the [n, dim] array of a .npy file (float32/float64), read by the library."""
+        steps = _unsigned("steps", steps, 32)
+        raw = _encode_path(path)
+        return self._fit(lambda lib, h, cb, loss: lib.fg_fm_fit_npy(h, raw, steps, cb, None, loss), progress)
+
+    def fit_sampler(self, sampler, steps, progress=None):
+        """Trains on batches drawn by ``sampler(n_rows, dim)`` -> array [n_rows, dim] each step. If the
+        sampler raises (or returns a wrong shape / non-finite values), training stops and is undone
+        completely (weights, optimizer, step, random state) and the error is re-raised."""
+        steps = _unsigned("steps", steps, 32)
+        raised = []
+
+        def fill(batch, n_rows, dim, _user, message, message_len):
+            try:
+                values = np.asarray(sampler(int(n_rows), int(dim)), dtype=np.float32)
+                if values.shape != (n_rows, dim):
+                    raise ShapeMismatchError(_c.ERR_SHAPE_MISMATCH, "sampler returned shape %s, expected %s"
+                                             % (values.shape, (n_rows, dim)))
+                ctypes.memmove(batch, np.ascontiguousarray(values).ctypes.data, values.nbytes)
+                return 0
+            except BaseException as error:  # noqa: BLE001 — re-raised after the native call returns
+                raised.append(error)
+                text = ("%s: %s" % (type(error).__name__, error)).encode("utf-8", "replace")[:max(message_len - 1, 0)]
+                ctypes.memmove(message, text, len(text))
+                return 1
+
+        callback = SamplerFn(fill)
+        loss = self._fit(lambda lib, h, cb, out: lib.fg_fm_fit_sampler(h, callback, None, steps, cb, None, out),
+                         progress, raised)
+        return loss
 
     def fit_pairs(self, source, target, steps, progress=None):
         """Trains from source samples [m, dim] to target samples [n, dim] (e.g. moons -> 8 Gaussians)."""
@@ -167,10 +234,10 @@ class FlowMatcher(NativeHandle):
             h, _ptr(source), source.shape[0], _ptr(target), target.shape[0], target.shape[1], steps,
             cb, None, loss), progress)
 
-    def _fit(self, call, progress):
+    def _fit(self, call, progress, raised=None):
         lib = get_lib()
         loss = ctypes.c_float(math.nan)
-        raised = []
+        raised = [] if raised is None else raised
         callback = progress_callback(progress, raised)
         with self._use() as handle:
             status = call(lib, handle, callback, ctypes.byref(loss))
@@ -180,19 +247,38 @@ class FlowMatcher(NativeHandle):
         return float(loss.value)
 
     def sample(self, n, seed=0, solver="euler", steps=100, rtol=None, atol=None, first_step=None,
-               min_step=None, max_num_steps=None, return_nfe=False):
+               min_step=None, max_num_steps=None, return_nfe=False, labels=None, guidance=None,
+               guidance_convention="interpolate"):
         """n samples [n, dim] (float32): x0 ~ N(0, I) from ``seed`` integrated from t = 0 to 1.
-        With return_nfe, returns (samples, number of velocity evaluations)."""
+        With return_nfe, returns (samples, number of velocity evaluations).
+
+        Class-conditional models: ``labels`` (one int or n ints; -1 = no label) select the field;
+        ``guidance`` w applies classifier-free guidance in ``guidance_convention``: "interpolate"
+        v = v_u + w (v_c - v_u) (default w = 1: plain conditional) or "scaled" v = (1 + w) v_c - w v_u
+        (default w = 0)."""
         n = _unsigned("n", n, 64)
         seed = _unsigned("seed", seed, 64)
         lib = get_lib()
         sp = _solver_params(lib, solver, steps, rtol, atol, first_step, min_step, max_num_steps)
+        convention = _enum("guidance_convention", guidance_convention, GUIDANCE_CONVENTIONS)
+        if labels is None and guidance is not None:
+            raise ValueError("guidance needs labels")
+        if labels is not None:
+            labels = np.full(n, labels, dtype=np.int32) if np.isscalar(labels) else _labels("labels", labels, n)
+            if guidance is None:
+                guidance = 1.0 if convention == FM_GUIDANCE_INTERPOLATE else 0.0
+            guidance = _real("guidance", guidance)
         with self._use() as handle:
             dim = int(lib.fg_fm_dim(handle))
             dst = np.empty((n, dim), dtype=np.float32)
             written, nfe = ctypes.c_size_t(0), ctypes.c_uint32(0)
-            check(lib.fg_fm_sample(handle, n, seed, ctypes.byref(sp), _ptr(dst), dst.size,
-                                   ctypes.byref(written), ctypes.byref(nfe)), lib)
+            if labels is None:
+                check(lib.fg_fm_sample(handle, n, seed, ctypes.byref(sp), _ptr(dst), dst.size,
+                                       ctypes.byref(written), ctypes.byref(nfe)), lib)
+            else:
+                check(lib.fg_fm_sample_guided(handle, n, labels.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+                                              guidance, convention, seed, ctypes.byref(sp), _ptr(dst),
+                                              dst.size, ctypes.byref(written), ctypes.byref(nfe)), lib)
         return (dst, int(nfe.value)) if return_nfe else dst
 
     def transport(self, x, reverse=False, solver="euler", steps=100, rtol=None, atol=None,

@@ -23,7 +23,8 @@ class GFlowNet(NativeHandle):
         r0, r1, r2: HyperGrid reward R0 > 0, R1, R2 >= 0.
         seq_len, word_size, n_modes, mode_threshold: bitseq (n bits from k-bit words, k divides n;
             log R = -beta * Hamming distance to the nearest of n_modes seeded mode strings).
-        ising_side, ising_dims, coupling: ising (ring (1) or torus (2) of side L, log R = J sum s_i s_j).
+        ising_side, ising_dims, coupling: ising (all pairs (0), ring (1) or torus (2) of side L,
+            log R = J sum s_i s_j).
         n_items, set_size: set (choose set_size of n_items; log R = -sum of seeded item energies).
         beta: bitseq / set reward scale (>= 0). env_seed: bitseq modes / set energies seed.
         loss: "tb", "db", "subtb", "fm", "zvar", "moddb" (hypergrid), "fldb" or "flsubtb"

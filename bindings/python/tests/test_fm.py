@@ -291,3 +291,118 @@ def test_python_side_validation():
         assert fm.step == 1
     with pytest.raises(flowgen.FlowgenError):
         fm.sample(3)
+
+
+# ------------------------------------------------------------------------------------------------
+# Class conditioning with guidance, the beta-VP method, .npy and sampler data sources
+# ------------------------------------------------------------------------------------------------
+
+def two_blobs(n, seed):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    x = np.stack([np.where(labels == 0, -3.0, 3.0) + 0.5 * rng.normal(size=n), 0.5 * rng.normal(size=n)], 1)
+    return x.astype(np.float32), labels
+
+
+def test_conditional_guided_sampling_moves_samples_to_their_class():
+    data, labels = two_blobs(2000, 0)
+    with flowgen.FlowMatcher(2, method="otcfm", num_classes=2, label_dropout=0.2, hidden_width=32,
+                             hidden_layers=2, batch_size=128, seed=5) as fm:
+        assert fm.num_classes == 2
+        with pytest.raises(flowgen.FlowgenError):
+            fm.fit(data, 10)                                  # labels required
+        fm.fit(data, 700, labels=labels)
+        left = fm.sample(400, seed=1, steps=20, labels=0, guidance=3.0)
+        right = fm.sample(400, seed=1, steps=20, labels=np.ones(400, np.int64), guidance=2.0,
+                          guidance_convention="scaled")
+        free = fm.sample(400, seed=1, steps=20, labels=-1)
+        assert (left[:, 0] < 0).mean() > 0.98 and (right[:, 0] > 0).mean() > 0.98
+        assert 0.3 < (free[:, 0] > 0).mean() < 0.7
+        # scaled w == interpolate 1 + w
+        a = fm.sample(50, seed=2, steps=10, labels=1, guidance=2.5)
+        b = fm.sample(50, seed=2, steps=10, labels=1, guidance=1.5, guidance_convention="scaled")
+        np.testing.assert_allclose(a, b, atol=1e-4)
+        with pytest.raises(flowgen.FlowgenError):
+            fm.sample(5, labels=2)
+        with pytest.raises(ValueError):
+            fm.sample(5, guidance=2.0)
+
+
+def test_vp_beta_method_trains():
+    rng = np.random.default_rng(3)
+    data = np.stack([rng.normal(2, 0.3, 2000), rng.normal(-1, 0.3, 2000)], 1).astype(np.float32)
+    with flowgen.FlowMatcher(2, method="vp-beta", sigma=0.0, beta_min=0.1, beta_max=20, hidden_width=32,
+                             hidden_layers=2, batch_size=128, seed=1) as fm:
+        fm.fit(data, 800)
+        x = fm.sample(500, seed=0, solver="rk4", steps=50)
+        assert np.abs(x.mean(0) - [2, -1]).max() < 0.25
+
+
+def test_fit_npy_and_sampler(tmp_path):
+    data = eight_gaussians(500, 4)
+    path = tmp_path / "data.npy"
+    np.save(path, data)
+    with flowgen.FlowMatcher(2, method="icfm", hidden_width=16, hidden_layers=2, batch_size=32, seed=2) as fm:
+        assert math.isfinite(fm.fit_npy(path, 3))
+        assert fm.step == 3
+        with pytest.raises(flowgen.FlowgenError) as info:
+            fm.fit_npy(tmp_path / "missing.npy", 3)
+        assert info.value.status == C.ERR_IO
+        np.save(tmp_path / "bad.npy", np.ones((4, 3), np.float32))
+        with pytest.raises(flowgen.FlowgenError) as info:
+            fm.fit_npy(tmp_path / "bad.npy", 3)
+        assert info.value.status == C.ERR_SHAPE_MISMATCH
+        rng = np.random.default_rng(0)
+        calls = []
+
+        def sampler(n, dim):
+            calls.append(n)
+            return eight_gaussians(n, len(calls))
+        fm.fit_sampler(sampler, 4)
+        assert calls == [32] * 4 and fm.step == 7
+        before = fm.sample(20, seed=1, steps=10)
+
+        def failing(n, dim):
+            calls.append(n)
+            if len(calls) == 7:
+                raise KeyError("out of data")
+            return rng.normal(size=(n, dim))
+        with pytest.raises(KeyError):
+            fm.fit_sampler(failing, 10)
+        assert fm.step == 7
+        np.testing.assert_array_equal(before, fm.sample(20, seed=1, steps=10))
+        with pytest.raises(flowgen.FlowgenError):
+            fm.fit_sampler(lambda n, d: np.ones((n + 1, d)), 2)
+        with pytest.raises(flowgen.FlowgenError) as info:
+            fm.fit_sampler(lambda n, d: np.full((n, d), np.nan), 2)
+        assert info.value.status == C.ERR_NON_FINITE
+        assert fm.step == 7
+        np.testing.assert_array_equal(before, fm.sample(20, seed=1, steps=10))
+
+
+def test_misuse_conditional_and_data_sources(lib, raw, tmp_path):
+    data = np.ones((8, 2), np.float32)
+    labels = np.zeros(8, np.int32)
+    L = ctypes.POINTER(ctypes.c_int32)
+    assert lib.fg_fm_fit_labeled(raw, _f(data), labels.ctypes.data_as(L), 8, 2, 1, NOCB, None, None) == C.ERR_INVALID_ARGUMENT
+    assert "unconditional" in _last(lib)
+    assert lib.fg_fm_num_classes(raw) == 0 and lib.fg_fm_num_classes(None) == 0
+    dst = np.zeros((4, 2), np.float32)
+    n_out, nfe = ctypes.c_size_t(), ctypes.c_uint32()
+    assert lib.fg_fm_sample_guided(raw, 4, labels.ctypes.data_as(L), 1.0, 0, 0, None, _f(dst), 8,
+                                   ctypes.byref(n_out), ctypes.byref(nfe)) == C.ERR_INVALID_ARGUMENT
+    assert lib.fg_fm_fit_npy(raw, None, 1, NOCB, None, None) == C.ERR_NULL_ARGUMENT
+    assert lib.fg_fm_fit_npy(raw, str(tmp_path / "x.npy").encode(), 0, NOCB, None, None) == C.ERR_INVALID_ARGUMENT
+    assert lib.fg_fm_fit_sampler(raw, FM.SamplerFn(), None, 1, NOCB, None, None) == C.ERR_NULL_ARGUMENT
+    # Older params layout (ends at grad_clip_norm) is accepted; a size between layouts is not.
+    p = lib.fg_fm_default_params()
+    p.struct_size = (FMParams.num_classes.offset + 7) // 8 * 8
+    out = ctypes.c_void_p()
+    assert lib.fg_fm_create(ctypes.byref(p), ctypes.byref(out)) == C.OK
+    lib.fg_fm_free(out.value)
+    p.struct_size = FMParams.num_classes.offset + 8
+    assert lib.fg_fm_create(ctypes.byref(p), ctypes.byref(out)) == C.ERR_STRUCT_SIZE
+    for field, value in (("num_classes", 70000), ("label_dropout", -0.5), ("beta_max", 0.05)):
+        bad = lib.fg_fm_default_params()
+        setattr(bad, field, value)
+        assert lib.fg_fm_create(ctypes.byref(bad), ctypes.byref(out)) == C.ERR_INVALID_ARGUMENT, field

@@ -92,7 +92,7 @@ def test_nbfnet_link_prediction_without_features():
 def test_nbfnet_misuse(lib, cora):
     out = ctypes.c_void_p()
     with cora._use() as g:
-        for field, value, status in (("model", 5, C.ERR_UNKNOWN_ENUM), ("hidden", 2000, C.ERR_INVALID_ARGUMENT)):
+        for field, value, status in (("model", 7, C.ERR_UNKNOWN_ENUM), ("hidden", 2000, C.ERR_INVALID_ARGUMENT)):
             bad = lib.fg_linkpred_default_params()
             bad.model = S.LINKPRED_NBFNET
             setattr(bad, field, value)
