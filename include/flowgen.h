@@ -556,7 +556,8 @@ fg_status fg_gfn_set_replay(fg_gfn *gfn, const fg_gfn_replay_params *replay);
 /** Items currently stored in the replay buffer (0 without one or for NULL). */
 size_t fg_gfn_replay_count(const fg_gfn *gfn);
 /* Conditional GFlowNets: one policy samples x with probability R(x | c)/Z(c) for any condition
- * vector c (condition_dim floats). The policy input is the HyperGrid encoding followed by c; log Z(c)
+ * vector c (condition_dim floats), on the HyperGrid of params or on a user environment. The policy
+ * input is the environment's encoding followed by c; log Z(c)
  * is a small MLP of c (condition_dim -> 32 ReLU -> 1, trained with params->log_z_learning_rate).
  * Objectives TB (conditional log Z), DB, SubTB (the log F head sees c) and ZVar; FM is refused. */
 typedef struct fg_gfn_cond fg_gfn_cond;
@@ -575,6 +576,13 @@ typedef int32_t (*fg_gfn_cond_log_reward_fn)(const int32_t *states, const float 
  *  FG_ERR_NULL_ARGUMENT (log_reward, out), FG_ERR_INVALID_ARGUMENT (condition_dim, loss FM). */
 fg_status fg_gfn_cond_create(const fg_gfn_params *params, uint32_t condition_dim, fg_gfn_cond_log_reward_fn log_reward,
                              void *user_data, fg_gfn_cond **out);
+
+/** Like fg_gfn_cond_create on a user environment (fg_gfn_env, see fg_gfn_create_with_env; its
+ *  log_reward may be NULL and is not used): the policy input is env's encoding followed by c; states
+ *  passed to log_reward are env states [n_states, env->state_dim]; distributions follow env's
+ *  all_states order. Errors: as fg_gfn_cond_create and fg_gfn_create_with_env. */
+fg_status fg_gfn_cond_create_with_env(const fg_gfn_params *params, const fg_gfn_env *env, uint32_t condition_dim,
+                                      fg_gfn_cond_log_reward_fn log_reward, void *user_data, fg_gfn_cond **out);
 
 /** Releases a conditional GFlowNet. NULL is accepted. */
 void fg_gfn_cond_free(fg_gfn_cond *gfn);

@@ -18,6 +18,33 @@ func finiteFloats(_ pointer: UnsafePointer<Float>?, count: Int, name: String) th
     return values
 }
 
+/// Builds a conditional GFlowNet on `base` after validating the common arguments.
+func makeConditional(base: DiscreteEnvironment, config: GFlowNetTrainer.Configuration, conditionDim: UInt32,
+                     logReward: fg_gfn_cond_log_reward_fn, userData: UnsafeMutableRawPointer?) throws -> OpaquePointer {
+    guard ConditionalGFlowNet.supportedObjectives.contains(config.objective) else {
+        throw CAPIError.invalid("conditional GFlowNets support TB, DB, SubTB and ZVar, not \(config.objective.name)")
+    }
+    guard conditionDim >= 1 && conditionDim <= 4096 else {
+        throw CAPIError.invalid("condition_dim must be in 1…4096, got \(conditionDim)")
+    }
+    let c = Int(conditionDim), dim = base.stateDimension
+    let probe = ConditionedEnvironment(base: base, conditionDimension: c) { _, _, n in [Double](repeating: 0, count: n) }
+    if let problem = GFlowNetTrainer.resourceProblem(environment: probe, configuration: config) {
+        throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: problem)
+    }
+    let reward: ([Int32], [Float], Int) throws -> [Double] = { states, conditions, n in
+        var values = [Double](repeating: .nan, count: n)
+        guard n > 0 else { return [] }
+        try invokeCallback("log reward") {
+            states.withUnsafeBufferPointer { s in conditions.withUnsafeBufferPointer { cp in
+                values.withUnsafeMutableBufferPointer { o in logReward(s.baseAddress, cp.baseAddress, n, dim, c, o.baseAddress, userData) } } }
+        }
+        return values
+    }
+    let gfn = ConditionalGFlowNet(base: base, conditionDimension: c, configuration: config, logReward: reward)
+    return OpaquePointer(Unmanaged.passRetained(gfn).toOpaque())
+}
+
 @_cdecl("fg_gfn_cond_create")
 public func fg_gfn_cond_create(_ params: UnsafePointer<fg_gfn_params>?, _ conditionDim: UInt32,
                                _ logReward: fg_gfn_cond_log_reward_fn?, _ userData: UnsafeMutableRawPointer?,
@@ -27,28 +54,26 @@ public func fg_gfn_cond_create(_ params: UnsafePointer<fg_gfn_params>?, _ condit
         guard let out else { throw CAPIError.null("out") }
         guard let logReward else { throw CAPIError.null("log_reward") }
         let (grid, config) = try gfnSetup(params)
-        guard ConditionalGFlowNet.supportedObjectives.contains(config.objective) else {
-            throw CAPIError.invalid("conditional GFlowNets support TB, DB, SubTB and ZVar, not \(config.objective.name)")
-        }
+        out.pointee = try makeConditional(base: grid, config: config, conditionDim: conditionDim, logReward: logReward, userData: userData)
+    }
+}
+
+@_cdecl("fg_gfn_cond_create_with_env")
+public func fg_gfn_cond_create_with_env(_ params: UnsafePointer<fg_gfn_params>?, _ env: UnsafePointer<fg_gfn_env>?,
+                                        _ conditionDim: UInt32, _ logReward: fg_gfn_cond_log_reward_fn?,
+                                        _ userData: UnsafeMutableRawPointer?,
+                                        _ out: UnsafeMutablePointer<OpaquePointer?>?) -> fg_status {
+    out?.pointee = nil
+    return gfnCall("fg_gfn_cond_create_with_env") {
+        guard let out else { throw CAPIError.null("out") }
+        guard env != nil else { throw CAPIError.null("env") }
+        guard let logReward else { throw CAPIError.null("log_reward") }
+        let (_, config) = try gfnSetup(params)
         guard conditionDim >= 1 && conditionDim <= 4096 else {
             throw CAPIError.invalid("condition_dim must be in 1…4096, got \(conditionDim)")
         }
-        let c = Int(conditionDim), dim = grid.stateDimension
-        let probe = ConditionedEnvironment(base: grid, conditionDimension: c) { _, _, n in [Double](repeating: 0, count: n) }
-        if let problem = GFlowNetTrainer.resourceProblem(environment: probe, configuration: config) {
-            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: problem)
-        }
-        let reward: ([Int32], [Float], Int) throws -> [Double] = { states, conditions, n in
-            var values = [Double](repeating: .nan, count: n)
-            guard n > 0 else { return [] }
-            try invokeCallback("log reward") {
-                states.withUnsafeBufferPointer { s in conditions.withUnsafeBufferPointer { cp in
-                    values.withUnsafeMutableBufferPointer { o in logReward(s.baseAddress, cp.baseAddress, n, dim, c, o.baseAddress, userData) } } }
-            }
-            return values
-        }
-        let gfn = ConditionalGFlowNet(base: grid, conditionDimension: c, configuration: config, logReward: reward)
-        out.pointee = OpaquePointer(Unmanaged.passRetained(gfn).toOpaque())
+        let base = try callbackEnvironment(env, config: config, requireReward: false, extraEncoding: Int(conditionDim))
+        out.pointee = try makeConditional(base: base, config: config, conditionDim: conditionDim, logReward: logReward, userData: userData)
     }
 }
 
@@ -94,6 +119,9 @@ public func fg_gfn_cond_sample(_ gfn: OpaquePointer?, _ condition: UnsafePointer
         let cond = try finiteFloats(condition, count: model.environment.conditionDimension, name: "condition")
         guard k > 0, k <= 1 << 24 else { throw CAPIError.invalid("k must be in 1…2^24, got \(k < 0 ? "a value ≥ 2^63" : String(k))") }
         let needed = k * model.environment.base.stateDimension
+        guard needed <= 1 << 30 else {
+            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "k × state_dim = \(needed) values is too large (limit 2^30)")
+        }
         outLength?.pointee = needed
         guard let dst else {
             guard outLength != nil else { throw CAPIError.null("dst_states and out_len (one is needed)") }

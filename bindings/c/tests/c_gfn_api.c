@@ -418,6 +418,33 @@ static void test_conditional(void) {
     CHECK(memcmp(before, after, sizeof before) == 0);
     fg_gfn_cond_free(gfn);
     fg_gfn_cond_free(NULL);
+    /* The same conditional run on a user environment (HyperGrid in C, log_reward unused) is identical. */
+    grid_t g = {2, 4, 0, 0, 0, 0, 0, 0};
+    fg_gfn_env e = grid_env(&g);
+    e.log_reward = NULL;
+    fg_gfn_cond *builtin = NULL, *user = NULL;
+    REQUIRE_OK(fg_gfn_cond_create(&p, 1, cond_reward, &fail, &builtin));
+    if (!EXPECT_OK(fg_gfn_cond_create_with_env(&p, &e, 1, cond_reward, &fail, &user))) { fg_gfn_cond_free(builtin); return; }
+    float la = 0, lb = 0;
+    EXPECT_OK(fg_gfn_cond_train(builtin, set, 2, 320, NULL, NULL, &la));
+    EXPECT_OK(fg_gfn_cond_train(user, set, 2, 320, NULL, NULL, &lb));
+    CHECKF(la == lb, "loss %g vs %g", la, lb);
+    EXPECT_OK(fg_gfn_cond_exact_distribution(builtin, &set[1], before, 16, &n));
+    EXPECT_OK(fg_gfn_cond_exact_distribution(user, &set[1], after, 16, &n));
+    CHECK(memcmp(before, after, sizeof before) == 0);
+    g.fail_in = 2;
+    g.fail_after = 0;
+    EXPECT_STATUS(FG_ERR_CALLBACK, fg_gfn_cond_train(user, set, 2, 16, NULL, NULL, NULL));
+    g.fail_in = 0;
+    fg_gfn_cond_free(builtin);
+    fg_gfn_cond_free(user);
+    fg_gfn_cond *none = NULL;
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_gfn_cond_create_with_env(&p, NULL, 1, cond_reward, &fail, &none));
+    e.encode = NULL;
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_gfn_cond_create_with_env(&p, &e, 1, cond_reward, &fail, &none));
+    e.encode = g_encode;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_cond_create_with_env(&p, &e, 0, cond_reward, &fail, &none));
+    CHECK(none == NULL);
     EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_gfn_cond_create(&p, 1, NULL, NULL, &gfn));
     EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_cond_create(&p, 0, cond_reward, &fail, &gfn));
     p.loss = FG_GFN_LOSS_FM;

@@ -97,6 +97,8 @@ SIGNATURES = {
     "fg_gfn_set_replay": (_status, [c_void_p, POINTER(ReplayParams)]),
     "fg_gfn_replay_count": (c_size_t, [c_void_p]),
     "fg_gfn_cond_create": (_status, [POINTER(GFNParams), c_uint32, CondLogRewardFn, c_void_p, POINTER(c_void_p)]),
+    "fg_gfn_cond_create_with_env": (_status, [POINTER(GFNParams), POINTER(EnvTable), c_uint32, CondLogRewardFn, c_void_p,
+                                              POINTER(c_void_p)]),
     "fg_gfn_cond_free": (None, [c_void_p]),
     "fg_gfn_cond_train": (_status, [c_void_p, _float_p, c_size_t, c_uint64, _ProgressFn, c_void_p, _float_p]),
     "fg_gfn_cond_sample": (_status, [c_void_p, _float_p, c_size_t, c_uint64, POINTER(c_int32), c_size_t,

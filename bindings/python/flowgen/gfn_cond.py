@@ -10,7 +10,7 @@ from ._handle import NativeHandle, progress_callback
 from ._lib import get_lib
 from ._sig_gfn_api import CondLogRewardFn
 from .errors import InternalError, InvalidArgumentError, ShapeMismatchError
-from .gfn_env import _params
+from .gfn_env import _check_environment, _env_table, _params
 from .mlp import _unsigned
 
 __all__ = ["ConditionalGFlowNet"]
@@ -19,13 +19,15 @@ _f32p = ctypes.POINTER(ctypes.c_float)
 
 
 class ConditionalGFlowNet(NativeHandle):
-    """A conditional GFlowNet on the HyperGrid ``ndim`` x ``height``.
+    """A conditional GFlowNet on the HyperGrid ``ndim`` x ``height`` or on a user environment.
 
     Args:
         condition_dim: entries of each condition vector (1 ... 4096).
         log_reward: ``log_reward(states, conditions) -> log R`` with int32 states [n, ndim] and float32
             conditions [n, condition_dim]; returns n finite values. An exception raised inside stops the
             flowgen call (nothing changes) and is re-raised.
+        environment: optional user environment (a flowgen.gfn_env.Environment or dict; its log_reward
+            is not needed) replacing the HyperGrid; states passed to log_reward are its states.
         options: fg_gfn_params fields by name (ndim, height, loss "tb"/"db"/"subtb"/"zvar", batch_size,
             hidden_width, hidden_layers, learning_rate, log_z_learning_rate (for the log Z(c) MLP),
             epsilon, temperature, uniform_pb, seed, lambda_).
@@ -34,7 +36,7 @@ class ConditionalGFlowNet(NativeHandle):
     _free_name = "fg_gfn_cond_free"
     _kind = "ConditionalGFlowNet"
 
-    def __init__(self, condition_dim, log_reward, **options):
+    def __init__(self, condition_dim, log_reward, environment=None, **options):
         self._init_handle()
         if not callable(log_reward):
             raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "log_reward must be callable")
@@ -44,6 +46,11 @@ class ConditionalGFlowNet(NativeHandle):
         params = _params(options)
         self.ndim = int(params.ndim)
         errors = self._errors
+        table = None
+        if environment is not None:
+            env = _check_environment(environment, need_reward=False)
+            table, self._environment = _env_table(env, errors, with_reward=False)
+            self.ndim = int(env.state_dim)
 
         def trampoline(states, conditions, n, dim, cdim, out, _ud):
             try:
@@ -62,8 +69,13 @@ class ConditionalGFlowNet(NativeHandle):
 
         self._callback = CondLogRewardFn(trampoline)
         out = ctypes.c_void_p()
-        self._check(lib.fg_gfn_cond_create(ctypes.byref(params), self.condition_dim, self._callback, None,
-                                           ctypes.byref(out)))
+        if table is None:
+            status = lib.fg_gfn_cond_create(ctypes.byref(params), self.condition_dim, self._callback, None,
+                                            ctypes.byref(out))
+        else:
+            status = lib.fg_gfn_cond_create_with_env(ctypes.byref(params), ctypes.byref(table), self.condition_dim,
+                                                     self._callback, None, ctypes.byref(out))
+        self._check(status)
         if not out.value:
             raise InternalError(_c.ERR_INTERNAL, "fg_gfn_cond_create returned FG_OK and a NULL handle")
         self._handle = out.value

@@ -84,35 +84,29 @@ def _params(options):
     return params
 
 
-def gflownet(environment, **options):
-    """A :class:`flowgen.GFlowNet` trained on ``environment`` (an :class:`Environment` or a dict).
-
-    options: any fg_gfn_params field by name — loss ("tb", "db", "subtb", "fm", "zvar"), lambda_,
-    batch_size, hidden_width, hidden_layers, learning_rate, log_z_learning_rate, epsilon,
-    temperature, uniform_pb, seed. Such GFlowNets cannot be saved.
-    """
+def _check_environment(environment, need_reward=True):
     env = _DictEnvironment(environment) if isinstance(environment, dict) else environment
     for name in _SIZES:
         if getattr(env, name, None) is None:
             raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "the environment must set %s" % name)
     for name in _REQUIRED:
+        if name == "log_reward" and not need_reward:
+            continue
         if not callable(getattr(env, name, None)):
             raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "the environment must implement %s()" % name)
+    return env
+
+
+def _env_table(env, errors, with_reward=True):
+    """The fg_gfn_env table of a Python environment and the objects that must outlive the handle.
+    Exceptions raised by the environment's methods are appended to ``errors``."""
     lib = get_lib()
-    params = _params(options)
     dim, actions, width = int(env.state_dim), int(env.n_actions), int(env.encoding_dim)
     n_states = int(env.n_states or 0)
     s0 = np.ascontiguousarray(np.asarray(env.initial_state, dtype=np.int32).reshape(-1))
     if s0.shape[0] != dim:
         raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "initial_state has %d entries, state_dim is %d" % (
             s0.shape[0], dim))
-
-    model = GFlowNet.__new__(GFlowNet)
-    model._init_handle()
-    model._reward_errors = []
-    model._reward_callback = None
-    errors = model._reward_errors
-
     def guard(name, body):
         # Nothing may escape into C: failures become a non-zero status plus a message.
         def trampoline(*args):
@@ -165,8 +159,28 @@ def gflownet(environment, **options):
                      log_reward=LogRewardFn(guard("log_reward", reward)), encode=EncodeFn(guard("encode", encode)))
     if n_states > 0:
         callbacks["all_states"] = AllStatesFn(guard("all_states", listing))
+    if not with_reward:
+        del callbacks["log_reward"]
     for name, fn in callbacks.items():
         setattr(table, name, fn)
+    return table, (callbacks, table, s0, env)
+
+
+def gflownet(environment, **options):
+    """A :class:`flowgen.GFlowNet` trained on ``environment`` (an :class:`Environment` or a dict).
+
+    options: any fg_gfn_params field by name — loss ("tb", "db", "subtb", "fm", "zvar"), lambda_,
+    batch_size, hidden_width, hidden_layers, learning_rate, log_z_learning_rate, epsilon,
+    temperature, uniform_pb, seed. Such GFlowNets cannot be saved.
+    """
+    env = _check_environment(environment)
+    lib = get_lib()
+    params = _params(options)
+    model = GFlowNet.__new__(GFlowNet)
+    model._init_handle()
+    model._reward_errors = []
+    model._reward_callback = None
+    table, keep = _env_table(env, model._reward_errors)
     out = ctypes.c_void_p()
     status = lib.fg_gfn_create_with_env(ctypes.byref(params), ctypes.byref(table), ctypes.byref(out))
     model._check(status)
@@ -174,5 +188,5 @@ def gflownet(environment, **options):
         raise InternalError(_c.ERR_INTERNAL, "fg_gfn_create_with_env returned FG_OK and a NULL handle")
     model._handle = out.value
     # The callbacks (and the environment) must live as long as the handle.
-    model._reward_callback = (callbacks, table, s0, env)
+    model._reward_callback = keep
     return model
