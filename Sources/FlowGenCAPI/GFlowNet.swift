@@ -170,20 +170,30 @@ func writeDistribution(_ function: StaticString, _ gfn: OpaquePointer?, _ dst: U
                        _ outLength: UnsafeMutablePointer<Int>?, _ compute: (GFlowNetTrainer) throws -> [Double]) -> fg_status {
     gfnCall(function) {
         let trainer = try gfnHandle(gfn)
-        guard let n = trainer.environment.enumeratedStateCount else {
-            throw CAPIError.invalid("the environment has more than 2^24 states; exact distributions are unavailable")
+        try writeStateDistribution(stateCount: trainer.environment.enumeratedStateCount, dst, dstLength, outLength) {
+            try compute(trainer)
         }
-        outLength?.pointee = n
-        guard let dst else {
-            guard outLength != nil else { throw CAPIError.null("dst and out_len (one is needed)") }
-            return
-        }
-        guard dstLength >= n else {
-            throw CAPIError(status: FG_ERR_BUFFER_TOO_SMALL, message: "dst holds \(dstLength < 0 ? "?" : String(dstLength)) floats, \(n) are needed")
-        }
-        let values = try compute(trainer)
-        for i in 0..<n { dst[i] = Float(values[i]) }
     }
+}
+
+/// Writes one probability per enumerated state into `dst` (size query when `dst` is NULL); shared by the
+/// plain and conditional distribution outputs. `compute` runs only when the buffer is large enough.
+func writeStateDistribution(stateCount: Int?, _ dst: UnsafeMutablePointer<Float>?, _ dstLength: Int,
+                            _ outLength: UnsafeMutablePointer<Int>?, _ compute: () throws -> [Double]) throws {
+    guard let n = stateCount else {
+        throw CAPIError.invalid("the environment has more than 2^24 states; exact distributions are unavailable")
+    }
+    outLength?.pointee = n
+    guard let dst else {
+        guard outLength != nil else { throw CAPIError.null("dst and out_len (one is needed)") }
+        return
+    }
+    guard dstLength >= n else {
+        throw CAPIError(status: FG_ERR_BUFFER_TOO_SMALL, message: "dst holds \(dstLength < 0 ? "?" : String(dstLength)) floats, \(n) are needed")
+    }
+    let values = try compute()
+    guard values.count >= n else { throw CAPIError(status: FG_ERR_INTERNAL, message: "distribution has \(values.count) values, \(n) expected") }
+    for i in 0..<n { dst[i] = Float(values[i]) }
 }
 
 @_cdecl("fg_gfn_exact_distribution")

@@ -141,19 +141,9 @@ func condDistribution(_ function: StaticString, _ gfn: OpaquePointer?, _ conditi
     gfnCall(function) {
         let model = try condHandle(gfn)
         let cond = try finiteFloats(condition, count: model.environment.conditionDimension, name: "condition")
-        guard let n = model.environment.enumeratedStateCount else {
-            throw CAPIError.invalid("the environment has more than 2^24 states; exact distributions are unavailable")
+        try writeStateDistribution(stateCount: model.environment.enumeratedStateCount, dst, dstLength, outLength) {
+            try compute(model, cond)
         }
-        outLength?.pointee = n
-        guard let dst else {
-            guard outLength != nil else { throw CAPIError.null("dst and out_len (one is needed)") }
-            return
-        }
-        guard dstLength >= n else {
-            throw CAPIError(status: FG_ERR_BUFFER_TOO_SMALL, message: "dst holds \(dstLength < 0 ? "?" : String(dstLength)) floats, \(n) are needed")
-        }
-        let values = try compute(model, cond)
-        for i in 0..<n { dst[i] = Float(values[i]) }
     }
 }
 
