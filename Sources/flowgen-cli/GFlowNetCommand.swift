@@ -109,7 +109,7 @@ struct GFlowNetTrain: ParsableCommand {
                 }
                 trainSeconds += now() - t0
             }
-            while let p = pending.first, p <= trainer.trajectoriesSeen || p > trajectories {
+            while let p = pending.first, p <= trainer.trajectoriesSeen || (p > trajectories && trainer.trajectoriesSeen >= trajectories) {
                 pending.removeFirst()
                 if enumerable && p <= trainer.trajectoriesSeen {
                     let m = try trainer.metrics()
