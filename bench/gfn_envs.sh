@@ -5,7 +5,7 @@
 # with β = 1 and 4. Reports the exact sum-L1 of P_T against R/Z and the Pearson correlation of log P_T
 # with log R over all objects, mean over seeds. Batch 16, MLP 2×256, lr 1e-3 (log Z lr 0.1), one BLAS
 # thread. Prints a Markdown table.
-# Usage: bench/gfn_envs.sh [eval_at=2000,5000,10000,20000] [seeds="1 2 3"] [config ...]
+# Usage: [LOSSES="db fldb ..."] bench/gfn_envs.sh [eval_at=2000,5000,10000,20000] [seeds="1 2 3"] [config ...]
 #   where each config is a quoted string of `flowgen gfn train` environment options, e.g.
 #   "--env bitseq --seq-len 12 --word-size 2 --n-modes 8" or "--env ising --ising-side 3 --coupling 0.5".
 set -euo pipefail
@@ -15,7 +15,7 @@ seeds=${2:-"1 2 3"}
 shift $(( $# < 2 ? $# : 2 ))
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=("--env set --items 16 --set-size 8 --beta 1" "--env set --items 16 --set-size 8 --beta 4")
-losses="db fldb subtb flsubtb tb"
+losses=${LOSSES:-"db fldb subtb flsubtb tb"}
 flowgen=.build/release/flowgen
 [ -x "$flowgen" ] || swift build -c release --product flowgen >&2
 total=${eval_at##*,}

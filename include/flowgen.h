@@ -550,8 +550,24 @@ fg_gfn_replay_params fg_gfn_replay_default_params(void);
  *  the replay buffer used by fg_gfn_train. Losses on replayed trajectories always use the current
  *  policy's log-probabilities (recomputed each step). The buffer and its options are not saved by
  *  fg_gfn_save. Errors: FG_ERR_NULL_ARGUMENT (gfn), FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (kind),
- *  FG_ERR_INVALID_ARGUMENT (capacity > 2^24, ratio outside [0, 1)). */
+ *  FG_ERR_INVALID_ARGUMENT (capacity > 2^24, ratio outside [0, 1), or a buffer requested while truncated
+ *  rollouts are on: see fg_gfn_set_max_rollout_steps). */
 fg_status fg_gfn_set_replay(fg_gfn *gfn, const fg_gfn_replay_params *replay);
+
+/** Truncated rollouts (incomplete trajectories, Pan et al. 2023): with k > 0 every training step of
+ *  fg_gfn_train advances the batch's rollouts in lockstep by at most k transitions (exit included).
+ *  Rollouts that exit are complete trajectories; the others are incomplete (no terminal reward, their
+ *  last state only starts sub-trajectories) and are continued by the next step, so a training batch
+ *  may never hold a whole trajectory. fg_gfn_train's n_trajectories then counts completed
+ *  trajectories. k = 0 (the default) trains on whole trajectories and drops rollouts in flight. Saved
+ *  by fg_gfn_save (with the rollouts in flight; older checkpoints load with k = 0).
+ *  Errors: FG_ERR_NULL_ARGUMENT (gfn), FG_ERR_INVALID_ARGUMENT (k > 2^20; k > 0 with a loss other than
+ *  FG_GFN_LOSS_FLDB / FG_GFN_LOSS_FLSUBTB, or with a replay buffer set); the
+ *  GFlowNet is unchanged on error. */
+fg_status fg_gfn_set_max_rollout_steps(fg_gfn *gfn, uint64_t k);
+
+/** The rollout limit set by fg_gfn_set_max_rollout_steps (0 = whole trajectories; 0 for NULL). */
+uint64_t fg_gfn_max_rollout_steps(const fg_gfn *gfn);
 
 /** Items currently stored in the replay buffer (0 without one or for NULL). */
 size_t fg_gfn_replay_count(const fg_gfn *gfn);

@@ -118,10 +118,12 @@ public final class ConditionalGFlowNet {
     public static let supportedObjectives: Set<GFlowNetObjective> =
         [.trajectoryBalance, .detailedBalance, .subTrajectoryBalance, .logPartitionVariance]
 
-    /// Preconditions: `configuration.problem == nil`, objective in `supportedObjectives`.
+    /// Preconditions: `configuration.problem == nil`, objective in `supportedObjectives`, no truncated
+    /// rollouts (`maxRolloutSteps` = 0).
     public init(base: DiscreteEnvironment, conditionDimension: Int, configuration: GFlowNetTrainer.Configuration,
                 logZHiddenWidth: Int = 32, logReward: @escaping ([Int32], [Float], Int) throws -> [Double]) {
-        precondition(configuration.problem == nil && Self.supportedObjectives.contains(configuration.objective))
+        precondition(configuration.problem == nil && Self.supportedObjectives.contains(configuration.objective)
+                     && configuration.maxRolloutSteps == 0)
         self.configuration = configuration
         environment = ConditionedEnvironment(base: base, conditionDimension: conditionDimension, logReward: logReward)
         var initRNG = RandomGenerator(seed: configuration.seed)

@@ -20,19 +20,26 @@ public struct SamplingOptions: Equatable, Sendable {
     public var isOnPolicy: Bool { epsilon == 0 && temperature == 1 }
 }
 
-/// A batch of B complete trajectories sampled in lockstep, stored as visited rows (time-major order).
+/// A batch of B trajectories sampled in lockstep, stored as visited rows (time-major order). With a
+/// rollout limit some trajectories may be incomplete (see `complete`).
 public struct TrajectoryBatch {
     public let batchSize: Int
     /// Longest trajectory (transitions, exit included).
     public var maxLength: Int
     /// Every visited state with the action taken there (the last row of a trajectory takes exit).
     public var rows: VisitedRows
-    /// Transitions per trajectory, exit included.
+    /// Transitions per trajectory, exit included; for an incomplete trajectory, its number of states
+    /// (the last state's row carries a placeholder action whose log P_F is never used).
     public var lengths: [Int]
-    /// Terminal objects x `[B, stateDimension]`.
+    /// Terminal objects x `[B, stateDimension]` (an incomplete trajectory's last state).
     public var terminalStates: [Int32]
-    /// log R(x) `[B]`.
+    /// log R(x) `[B]` (0 for incomplete trajectories).
     public var logRewards: [Double]
+    /// Whether each trajectory ended with exit; nil = all complete.
+    public var complete: [Bool]? = nil
+
+    /// Number of complete trajectories.
+    public var completeCount: Int { complete?.filter { $0 }.count ?? batchSize }
 }
 
 /// Draws one action per row from the behaviour policy of `options`.
@@ -74,10 +81,12 @@ extension PolicyEstimator {
     /// loss reuses them instead of recomputing the forward pass (the fast path).
     /// Throws when the environment offers no valid action, exceeds its maximum length, or its reward
     /// fails or is not finite.
-    /// `initialStates` `[b, stateDimension]` replaces s₀ per trajectory (conditional GFlowNets).
+    /// `initialStates` `[b, stateDimension]` replaces s₀ per trajectory (conditional GFlowNets, continued
+    /// rollouts). `maxSteps` > 0 stops after that many transitions: trajectories still running are then
+    /// incomplete (`complete[b]` false, `maxSteps + 1` states, no reward evaluated).
     public func sampleTrajectories(environment env: DiscreteEnvironment, batchSize b: Int, options: SamplingOptions,
                                    rng: inout RandomGenerator, recordGraph: Bool,
-                                   initialStates: [Int32]? = nil) throws -> (TrajectoryBatch, Variable?) {
+                                   initialStates: [Int32]? = nil, maxSteps: Int = 0) throws -> (TrajectoryBatch, Variable?) {
         let dim = env.stateDimension, a = actionCount
         var states = [Int32]()
         states.reserveCapacity(b * dim)
@@ -94,9 +103,10 @@ extension PolicyEstimator {
         var keptSteps: [KeptActivations] = []
         var lengths = [Int](repeating: 0, count: b)
         var terminal = [Int32](repeating: 0, count: b * dim)
+        var complete = [Bool](repeating: true, count: b)
         var t = 0
         while !active.isEmpty {
-            guard t < env.maxTrajectoryLength else {
+            guard t < env.maxTrajectoryLength || (maxSteps > 0 && t == maxSteps) else {
                 try env.throwIfFailed()
                 throw GFlowNetError.invalidConfiguration("a trajectory exceeded the environment's maximum length \(env.maxTrajectoryLength) (exit never chosen)")
             }
@@ -115,12 +125,26 @@ extension PolicyEstimator {
                 try env.throwIfFailed()
                 throw GFlowNetError.invalidConfiguration("state \(Array(states[(r * dim)..<((r + 1) * dim)])) has no valid forward action")
             }
-            let actions = sampleActions(logits: output.value, actionCount: a, mask: mask, options: options, rng: &rng)
+            let truncated = maxSteps > 0 && t == maxSteps
+            // At the limit the remaining rows only provide log F of their state: a placeholder valid action.
+            let actions = truncated
+                ? (0..<n).map { r in (0..<a).first { mask[r * a + $0] } ?? a - 1 }
+                : sampleActions(logits: output.value, actionCount: a, mask: mask, options: options, rng: &rng)
             rows.states += states
             rows.times += [Int](repeating: t, count: n)
             rows.trajectories += active
             rows.actions += actions
             rows.previousActions += (0..<n).map { previous[active[$0]] }
+            if truncated {
+                for r in 0..<n {
+                    let traj = active[r]
+                    lengths[traj] = t + 1
+                    complete[traj] = false
+                    for d in 0..<dim { terminal[traj * dim + d] = states[r * dim + d] }
+                }
+                t += 1
+                break
+            }
             // Split into finished (exit) and continuing rows.
             var nextActive: [Int] = [], moveStates: [Int32] = [], moveActions: [Int] = []
             for r in 0..<n {
@@ -140,12 +164,20 @@ extension PolicyEstimator {
             t += 1
         }
         try env.throwIfFailed()
-        let logRewards = try env.logReward(terminal, count: b)
-        for (i, r) in logRewards.enumerated() where !r.isFinite {
-            throw GFlowNetError.invalidReward("log reward of terminal state \(Array(terminal[(i * dim)..<((i + 1) * dim)])) is \(r) (rewards must be finite and positive)")
+        let finished = (0..<b).filter { complete[$0] }
+        var logRewards = [Double](repeating: 0, count: b)
+        if !finished.isEmpty {
+            let values = try env.logReward(finished.count == b ? terminal : finished.flatMap { terminal[($0 * dim)..<(($0 + 1) * dim)] },
+                                           count: finished.count)
+            for (k, i) in finished.enumerated() {
+                guard values[k].isFinite else {
+                    throw GFlowNetError.invalidReward("log reward of terminal state \(Array(terminal[(i * dim)..<((i + 1) * dim)])) is \(values[k]) (rewards must be finite and positive)")
+                }
+                logRewards[i] = values[k]
+            }
         }
-        let batch = TrajectoryBatch(batchSize: b, maxLength: t, rows: rows, lengths: lengths,
-                                    terminalStates: terminal, logRewards: logRewards)
+        let batch = TrajectoryBatch(batchSize: b, maxLength: t, rows: rows, lengths: lengths, terminalStates: terminal,
+                                    logRewards: logRewards, complete: finished.count == b ? nil : complete)
         return (batch, recordGraph ? batchedOutput(of: keptSteps) : nil)
     }
 

@@ -7,7 +7,8 @@ import FlowNN
 /// "flowgen.kind" = "gfn", "flowgen.format" = "1", the environment ("flowgen.env" = "hypergrid", ndim,
 /// height, rewards as IEEE-754 bit patterns; or "bitseq", "ising", "set": see EnvironmentCheckpoint.swift),
 /// the configuration, step, trajectories, modes found, the
-/// ZVar log Z estimate, the generator state and "flowgen.reward" ("builtin", or "callback" for a
+/// ZVar log Z estimate, the generator state, "flowgen.max_rollout_steps" with the truncated rollouts in
+/// flight ("flowgen.rollouts_in_flight": action paths from s₀; both optional, absent = 0 / none) and "flowgen.reward" ("builtin", or "callback" for a
 /// `CustomRewardEnvironment` over a HyperGrid, whose reward function must be supplied again when
 /// loading).
 extension GFlowNetTrainer {
@@ -50,6 +51,8 @@ extension GFlowNetTrainer {
             "flowgen.modes_found": modesFound.sorted().map(String.init).joined(separator: ","),
             "flowgen.log_z_estimate": String(lastLogZEstimate.bitPattern),
             "flowgen.rng": rng.stateWords.map(String.init).joined(separator: ","),
+            "flowgen.max_rollout_steps": String(c.maxRolloutSteps),
+            "flowgen.rollouts_in_flight": inFlightText,
         ]
         for (key, value) in envFields { metadata["flowgen." + key] = value }
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
@@ -103,6 +106,8 @@ extension GFlowNetTrainer {
         c.sampling = SamplingOptions(epsilon: try fields.float("epsilon"), temperature: try fields.float("temperature"))
         c.uniformBackward = try fields.string("uniform_pb") == "1"
         c.seed = try fields.integer("seed", as: UInt64.self)
+        // Absent in checkpoints written before truncated rollouts existed: 0 (off).
+        c.maxRolloutSteps = try meta["flowgen.max_rollout_steps"] == nil ? 0 : fields.integer("max_rollout_steps", as: Int.self)
         if let problem = c.problem { throw FlowIOError.corrupt("checkpoint configuration: \(problem)") }
         let step = try fields.integer("step", as: Int.self)
         let trajectories = try fields.integer("trajectories", as: Int.self)
@@ -136,6 +141,9 @@ extension GFlowNetTrainer {
         let slots = file.tensors.filter { $0.name.hasPrefix("optimizer.") }
             .map { (String($0.name.dropFirst("optimizer.".count)), $0.tensor) }
         if let problem = trainer.optimizer.loadStateTensors(slots, stepCount: step) {
+            throw FlowIOError.corrupt("checkpoint \(problem)")
+        }
+        if let problem = trainer.restoreInFlight(meta["flowgen.rollouts_in_flight"] ?? "") {
             throw FlowIOError.corrupt("checkpoint \(problem)")
         }
         trainer.rng = savedRNG

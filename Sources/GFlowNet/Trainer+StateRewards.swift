@@ -15,7 +15,9 @@ extension GFlowNetTrainer {
     /// Why `environment` cannot be trained with the configuration's objective, or nil: the forward-looking
     /// objectives need `providesIntermediateLogRewards`; modified DB needs every state to be terminating
     /// (checked by type for HyperGrid, by enumeration otherwise).
+    /// Truncated rollouts (`maxRolloutSteps` > 0) need FL-DB or FL-SubTB.
     public static func compatibilityProblem(environment env: DiscreteEnvironment, configuration c: Configuration) -> String? {
+        if let problem = truncationProblem(c) { return problem }
         switch c.objective {
         case .forwardLookingDetailedBalance, .forwardLookingSubTrajectoryBalance:
             if !env.providesIntermediateLogRewards {
@@ -53,9 +55,10 @@ extension GFlowNetTrainer {
         let stateLogRewards = Tensor(shape: [t, b], scalars: perPosition)
         switch objective {
         case .forwardLookingDetailedBalance:
-            return forwardLookingDetailedBalanceLoss(lp, stateLogRewards: stateLogRewards)
+            return forwardLookingDetailedBalanceLoss(lp, stateLogRewards: stateLogRewards, complete: batch.complete)
         case .forwardLookingSubTrajectoryBalance:
-            return forwardLookingSubTrajectoryBalanceLoss(lp, stateLogRewards: stateLogRewards, lambda: configuration.lambda)
+            return forwardLookingSubTrajectoryBalanceLoss(lp, stateLogRewards: stateLogRewards, lambda: configuration.lambda,
+                                                          complete: batch.complete)
         default:
             let positions = (0..<n).map { rows.times[$0] * b + rows.trajectories[$0] }
             let exitLogPF = estimator.forwardLogProbabilities(output, forwardMask: env.forwardMask(rows.states, count: n))

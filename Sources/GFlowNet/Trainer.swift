@@ -62,6 +62,10 @@ public final class GFlowNetTrainer {
         public var sampling = SamplingOptions()
         public var uniformBackward = false
         public var seed: UInt64 = 0
+        /// Truncated rollouts: 0 = off; K > 0 = every training step advances each rollout by at most K
+        /// transitions (see Trainer+Truncation.swift). Needs an objective that accepts incomplete
+        /// trajectories (FL-DB, FL-SubTB).
+        public var maxRolloutSteps = 0
 
         public init() {}
 
@@ -75,11 +79,13 @@ public final class GFlowNetTrainer {
             if !(logZLearningRate.isFinite && logZLearningRate > 0) { return "log Z learning rate must be finite and > 0, got \(logZLearningRate)" }
             if !(sampling.epsilon >= 0 && sampling.epsilon <= 1) { return "epsilon must be in [0, 1], got \(sampling.epsilon)" }
             if !(sampling.temperature.isFinite && sampling.temperature > 0) { return "temperature must be finite and > 0, got \(sampling.temperature)" }
+            if maxRolloutSteps < 0 || maxRolloutSteps > 1 << 20 { return "max rollout steps must be in 0…1048576, got \(maxRolloutSteps)" }
             return nil
         }
     }
 
-    public let configuration: Configuration
+    /// The run's configuration (only `maxRolloutSteps` can change after creation: `setMaxRolloutSteps`).
+    public internal(set) var configuration: Configuration
     public let environment: DiscreteEnvironment
     public let estimator: PolicyEstimator
     /// log Z [1] (trained by TB; kept by every objective so checkpoints share one layout).
@@ -96,6 +102,8 @@ public final class GFlowNetTrainer {
     public private(set) var lastLogZEstimate = 0.0
     /// Optional replay buffer mixed into every training batch (see `ReplayBuffer`; not checkpointed).
     public var replay: ReplayBuffer?
+    /// Truncated rollouts still running (continued by the next training step; checkpointed).
+    var inFlight = RolloutsInFlight()
     private var cachedDAG: EnumeratedDAG?
     private var cachedTarget: (probabilities: [Double], logZ: Double)?
 
@@ -218,12 +226,15 @@ public final class GFlowNetTrainer {
         let savedRNG = rng, savedEstimate = lastLogZEstimate, savedReplay = replay?.contents
         let onPolicy = configuration.sampling.isOnPolicy && configuration.objective != .flowMatching
         do {
-            let (batch, recorded) = try sampleTrainingBatch(onPolicy: onPolicy)
+            var nextInFlight = inFlight
+            let (batch, recorded) = configuration.maxRolloutSteps > 0
+                ? try sampleTruncatedBatch(onPolicy: onPolicy, inFlight: &nextInFlight)
+                : try sampleTrainingBatch(onPolicy: onPolicy)
             var newModes: [Int] = []
             if environment.enumeratedStateCount != nil {
                 let modes = try environment.isMode(batch.terminalStates, count: batch.batchSize)
                 let idx = environment.stateIndex(batch.terminalStates, count: batch.batchSize)
-                for i in 0..<batch.batchSize where modes[i] { newModes.append(idx[i]) }
+                for i in 0..<batch.batchSize where modes[i] && batch.complete?[i] ?? true { newModes.append(idx[i]) }
             }
             let lossValue = configuration.objective.needsStateRewards
                 ? try stateRewardLoss(of: batch, recorded: recorded) : loss(of: batch, recorded: recorded)
@@ -234,7 +245,8 @@ public final class GFlowNetTrainer {
             optimizer.clearGradients()
             lossValue.backward()
             optimizer.step()
-            trajectoriesSeen += batch.batchSize
+            inFlight = nextInFlight
+            trajectoriesSeen += batch.completeCount
             lossHistory.append(l)
             modesFound.formUnion(newModes)
             return l
@@ -250,10 +262,24 @@ public final class GFlowNetTrainer {
     /// Trains on `trajectories` new trajectories (⌈trajectories / batch⌉ steps). `progress(step, total,
     /// loss)` returns false to stop (throws `.cancelled`, keeping the steps done). Returns the last loss.
     @discardableResult
+    /// With truncated rollouts a step completes fewer trajectories: it steps until `trajectories` more
+    /// trajectories have been completed (the reported total is then an estimate, never below the step).
     public func train(trajectories: Int, progress: ((Int, Int, Float) -> Bool)? = nil) throws -> Float {
         let b = configuration.batchSize
         let steps = (trajectories + b - 1) / b
         var last = Float.nan
+        if configuration.maxRolloutSteps > 0 {
+            let k = configuration.maxRolloutSteps
+            let estimate = steps * ((environment.maxTrajectoryLength + k - 1) / k)
+            let target = trajectoriesSeen + trajectories
+            var s = 0
+            while trajectoriesSeen < target {
+                last = try trainStep()
+                s += 1
+                if let progress, !progress(s, Swift.max(s, estimate), last) { throw GFlowNetError.cancelled(step: s) }
+            }
+            return last
+        }
         for s in 0..<steps {
             last = try trainStep()
             if let progress, !progress(s + 1, steps, last) { throw GFlowNetError.cancelled(step: s + 1) }

@@ -44,6 +44,8 @@ struct GFlowNetTrain: ParsableCommand {
     @Option(name: .customLong("replay-ratio"), help: "Fraction of each batch replayed, in [0, 1).") var replayRatio: Float = 0.5
     @Option(name: .customLong("replay-kind"), help: "Replay kind: trajectory, backward (re-expanded with P_B) or prioritized (∝ R).")
     var replayKind: String = "trajectory"
+    @Option(name: .customLong("max-rollout-steps"), help: "Truncated rollouts: each step advances every rollout by at most K transitions, incomplete ones continue next step (0 = whole trajectories; fldb/flsubtb only).")
+    var maxRolloutSteps: Int = 0
 
     func run() throws {
         guard ["hypergrid", "bitseq", "ising", "set"].contains(env) else {
@@ -65,6 +67,8 @@ struct GFlowNetTrain: ParsableCommand {
         c.sampling = SamplingOptions(epsilon: epsilon, temperature: temperature)
         c.hiddenWidth = hidden; c.hiddenLayers = layers; c.learningRate = lr; c.logZLearningRate = lrLogZ
         c.uniformBackward = uniformPB
+        c.maxRolloutSteps = maxRolloutSteps
+        if maxRolloutSteps > 0 && replay != 0 { throw ValidationError("--max-rollout-steps cannot be combined with --replay") }
         if let problem = c.problem { throw ValidationError(problem) }
         var checkpoints = [Int]()
         for part in evalAt.split(separator: ",") {
@@ -89,28 +93,25 @@ struct GFlowNetTrain: ParsableCommand {
         }
         let enumerable = environment.enumeratedStateCount != nil
         fputsErr("flowgen gfn train: \(envDescription), \(objective.name), batch \(batch), MLP \(layers)×\(hidden), OpenBLAS \(BLAS.coreName) × \(BLAS.threadCount)\n")
-        let steps = (trajectories + batch - 1) / batch
-        var bar = ProgressBar("gfn \(objective.name)", total: steps)
+        // Counted in completed trajectories (with --max-rollout-steps a step may complete fewer than a batch).
+        var bar = ProgressBar("gfn \(objective.name)", total: trajectories)
         var curve: [(Int, Double)] = [], corrCurve: [(Int, Double)] = []
         var pending = checkpoints.sorted()
         var trainSeconds = 0.0
-        var done = 0
-        while done < steps {
+        while trainer.trajectoriesSeen < trajectories {
             // Train up to the next evaluation point (or the end).
-            let nextStop = pending.first.map { Swift.min(steps, ($0 + batch - 1) / batch) } ?? steps
-            let chunk = Swift.max(nextStop - done, 0)
-            if chunk > 0 {
+            let nextStop = Swift.min(trajectories, pending.first ?? trajectories)
+            if trainer.trajectoriesSeen < nextStop {
                 let t0 = now()
-                for _ in 0..<chunk {
+                while trainer.trajectoriesSeen < nextStop {
                     let l = try trainer.trainStep()
-                    done += 1
-                    bar.update(done, detail: "loss \(l)")
+                    bar.update(Swift.min(trainer.trajectoriesSeen, trajectories), detail: "loss \(l)")
                 }
                 trainSeconds += now() - t0
             }
-            while let p = pending.first, (p + batch - 1) / batch <= done {
+            while let p = pending.first, p <= trainer.trajectoriesSeen || (p > trajectories && trainer.trajectoriesSeen >= trajectories) {
                 pending.removeFirst()
-                if enumerable {
+                if enumerable && p <= trainer.trajectoriesSeen {
                     let m = try trainer.metrics()
                     curve.append((trainer.trajectoriesSeen, m.l1))
                     corrCurve.append((trainer.trajectoriesSeen, m.logRewardCorrelation))
@@ -125,6 +126,7 @@ struct GFlowNetTrain: ParsableCommand {
             ("trajectories", .number(Double(seen))), ("train_seconds", .number(trainSeconds)),
             ("traj_per_s", .number(Double(seen) / Swift.max(trainSeconds, 1e-9))),
             ("threads", .number(Double(BLAS.threadCount))),
+            ("max_rollout_steps", .number(Double(c.maxRolloutSteps))), ("steps", .number(Double(trainer.step))),
         ]
         if let r = trainer.replay?.configuration {
             fields += [("replay", .number(Double(r.capacity))), ("replay_ratio", .number(Double(r.ratio))),

@@ -250,6 +250,64 @@ static void test_bad_metrics_size(void) {
     fg_gfn_free(g);
 }
 
+static void test_truncated_rollouts(void) {
+    SECTION("fg_gfn_set_max_rollout_steps: FL-DB learns the set task from rollouts of <= 2 transitions");
+    fg_gfn_params p = small_params(FG_GFN_ENV_SET, FG_GFN_LOSS_FLDB);
+    p.seed = 1;
+    fg_gfn_env_params e = fg_gfn_default_env_params();
+    e.n_items = 8;
+    e.set_size = 4;
+    fg_gfn *g = NULL;
+    REQUIRE_OK(fg_gfn_create_env(&p, &e, &g));
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_gfn_set_max_rollout_steps(NULL, 2));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_set_max_rollout_steps(g, (uint64_t)1 << 21));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_set_max_rollout_steps(g, UINT64_MAX));
+    CHECK(fg_gfn_max_rollout_steps(g) == 0);
+    CHECK(fg_gfn_max_rollout_steps(NULL) == 0);
+    EXPECT_OK(fg_gfn_set_max_rollout_steps(g, 2));
+    CHECK(fg_gfn_max_rollout_steps(g) == 2);
+    /* Replay stores whole trajectories: refused while truncation is on. */
+    fg_gfn_replay_params r = fg_gfn_replay_default_params();
+    r.capacity = 100;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_set_replay(g, &r));
+    CHECK(fg_gfn_replay_count(g) == 0);
+    fg_gfn_metrics m;
+    memset(&m, 0, sizeof m);
+    m.struct_size = sizeof m;
+    REQUIRE_OK(fg_gfn_train(g, 4000, NULL, NULL, NULL));
+    REQUIRE_OK(fg_gfn_evaluate(g, &m));
+    /* Every set trajectory has 5 transitions: K = 2 needs 3 steps per trajectory. */
+    CHECKF(m.trajectories >= 4000 && fg_gfn_step(g) >= 3 * 4000 / 16, "trajectories %llu steps %llu",
+           (unsigned long long)m.trajectories, (unsigned long long)fg_gfn_step(g));
+    CHECKF(m.l1 < 0.1, "l1 %g", m.l1);
+    /* Save/load keeps K. */
+    char path[] = "/tmp/flowgen-c-trunc-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+    REQUIRE_OK(fg_gfn_save(g, path));
+    fg_gfn *loaded = NULL;
+    REQUIRE_OK(fg_gfn_load(path, &loaded));
+    CHECK(fg_gfn_max_rollout_steps(loaded) == 2);
+    fg_gfn_free(loaded);
+    unlink(path);
+    EXPECT_OK(fg_gfn_set_max_rollout_steps(g, 0));
+    EXPECT_OK(fg_gfn_set_replay(g, &r));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_set_max_rollout_steps(g, 2));
+    CHECK(fg_gfn_max_rollout_steps(g) == 0);
+    fg_gfn_free(g);
+
+    /* TB needs whole trajectories: refused, the GFlowNet unchanged. */
+    fg_gfn_params tbp = small_params(FG_GFN_ENV_SET, FG_GFN_LOSS_TB);
+    REQUIRE_OK(fg_gfn_create_env(&tbp, &e, &g));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_set_max_rollout_steps(g, 2));
+    CHECK(strstr(fg_last_error(), "incomplete") != NULL);
+    CHECK(fg_gfn_max_rollout_steps(g) == 0);
+    REQUIRE_OK(fg_gfn_train(g, 32, NULL, NULL, NULL));
+    CHECK(fg_gfn_step(g) == 2);
+    fg_gfn_free(g);
+}
+
 int main(void) {
     fg_test_install_handlers();
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -257,5 +315,6 @@ int main(void) {
     test_bad_env_params();
     test_bad_metrics_size();
     test_reward_only_set();
+    test_truncated_rollouts();
     return fg_test_finish("c_gfn_envs");
 }

@@ -96,6 +96,8 @@ SIGNATURES = {
     "fg_gfn_replay_default_params": (ReplayParams, []),
     "fg_gfn_set_replay": (_status, [c_void_p, POINTER(ReplayParams)]),
     "fg_gfn_replay_count": (c_size_t, [c_void_p]),
+    "fg_gfn_set_max_rollout_steps": (_status, [c_void_p, c_uint64]),
+    "fg_gfn_max_rollout_steps": (c_uint64, [c_void_p]),
     "fg_gfn_cond_create": (_status, [POINTER(GFNParams), c_uint32, CondLogRewardFn, c_void_p, POINTER(c_void_p)]),
     "fg_gfn_cond_create_with_env": (_status, [POINTER(GFNParams), POINTER(EnvTable), c_uint32, CondLogRewardFn, c_void_p,
                                               POINTER(c_void_p)]),

@@ -37,6 +37,7 @@ class GFlowNet(NativeHandle):
             (reward-only mode, any ``env``): called with an int32 array [n, state_dim] of terminal
             states (grid cells, bit-sequence words, spins, set flags), it returns n finite log
             rewards; forward-looking losses are refused (no intermediate rewards). An exception raised inside stops the flowgen call and is re-raised.
+        max_rollout_steps: truncated rollouts (see :meth:`set_max_rollout_steps`; fldb/flsubtb only).
     Options left as None take fg_gfn_default_params() (2-D H8 grid, TB, batch 16, 2x256 MLP,
     lr 1e-3, log Z lr 0.1). One thread at a time uses a GFlowNet; close() or a ``with`` block
     releases it.
@@ -54,7 +55,7 @@ class GFlowNet(NativeHandle):
                  learning_rate=None, log_z_learning_rate=None, epsilon=None, temperature=None,
                  uniform_pb=None, seed=None, log_reward=None, seq_len=None, word_size=None, n_modes=None,
                  mode_threshold=None, ising_side=None, ising_dims=None, coupling=None, n_items=None,
-                 set_size=None, beta=None, env_seed=None):
+                 set_size=None, beta=None, env_seed=None, max_rollout_steps=None):
         self._init_handle()
         self._reward_errors = []
         self._reward_callback = None
@@ -98,6 +99,12 @@ class GFlowNet(NativeHandle):
         if not out.value:
             raise InternalError(_c.ERR_INTERNAL, "fg_gfn_create returned FG_OK and a NULL handle")
         self._handle = out.value
+        if max_rollout_steps is not None:
+            try:
+                self.set_max_rollout_steps(max_rollout_steps)
+            except BaseException:
+                self.close()
+                raise
 
     @classmethod
     def load(cls, path, log_reward=None):
