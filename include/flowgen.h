@@ -538,6 +538,12 @@ size_t fg_graph_num_classes(const fg_graph *graph);
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_BUFFER_TOO_SMALL (needed length in *out_len). */
 fg_status fg_graph_edges(const fg_graph *graph, int64_t *dst, size_t dst_len, size_t *out_len);
 
+/** The virtual-node transform (PyG's transforms.VirtualNode, undirected): a new graph (*out, release with
+ *  fg_graph_free) with node n_nodes appended and linked to every node; its feature row is zero, its label 0,
+ *  and it is in no split (the public split is kept). graph is unchanged.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_OUT_OF_MEMORY (graph too large). On failure *out = NULL. */
+fg_status fg_graph_add_virtual_node(const fg_graph *graph, fg_graph **out);
+
 /** Link-prediction models (fg_linkpred_params.model). */
 #define FG_LINKPRED_CN   0  /* common neighbours |N(u) ∩ N(v)| (no training) */
 #define FG_LINKPRED_AA   1  /* Adamic–Adar */
