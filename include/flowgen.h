@@ -592,8 +592,10 @@ typedef struct fg_linkpred_report {
 } fg_linkpred_report;
 
 /** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
- *  GAE and NCN need node features; NBFNet uses none (n_nodes x min(batch_size, 64) x hidden x layers must
- *  stay below 2^28, else FG_ERR_OUT_OF_MEMORY). params may be NULL (defaults).
+ *  GAE and NCN need node features; NBFNet uses none (training keeps about 90 bytes per element of
+ *  n_nodes x min(batch_size, 64) x hidden x layers, which must stay at most 2^25, about 3 GB, else
+ *  FG_ERR_OUT_OF_MEMORY; with the default hidden 256 Cora exceeds it: use the paper's 32). params may be
+ *  NULL (defaults).
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model),
  *  FG_ERR_INVALID_ARGUMENT (out-of-range field, no features for GAE/NCN), FG_ERR_OUT_OF_MEMORY (n_nodes or
  *  n_features times hidden above 2^31). On failure *out = NULL. */
