@@ -892,6 +892,12 @@ size_t fg_graph_num_classes(const fg_graph *graph);
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_BUFFER_TOO_SMALL (needed length in *out_len). */
 fg_status fg_graph_edges(const fg_graph *graph, int64_t *dst, size_t dst_len, size_t *out_len);
 
+/** The virtual-node transform (PyG's transforms.VirtualNode, undirected): a new graph (*out, release with
+ *  fg_graph_free) with node n_nodes appended and linked to every node; its feature row is zero, its label 0,
+ *  and it is in no split (the public split is kept). graph is unchanged.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_OUT_OF_MEMORY (graph too large). On failure *out = NULL. */
+fg_status fg_graph_add_virtual_node(const fg_graph *graph, fg_graph **out);
+
 /** Link-prediction models (fg_linkpred_params.model). */
 #define FG_LINKPRED_CN   0  /* common neighbours |N(u) ∩ N(v)| (no training) */
 #define FG_LINKPRED_AA   1  /* Adamic–Adar */
@@ -943,10 +949,11 @@ typedef struct fg_linkpred_report {
 } fg_linkpred_report;
 
 /** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
- *  GAE, NCN and NCNC need node features; NBFNet uses none (n_nodes x min(batch_size, 64) x hidden x layers
- *  must stay below 2^28, else FG_ERR_OUT_OF_MEMORY). NCN/NCNC use the NCN authors' Cora setting (dropouts
- *  0.7 input, 0.05 hidden, 0.3 tail, 0.05 head, 0.4 adjacency entries; NCNC recalibration s 4.3, o 2.8,
- *  alpha 1, pt 0.75; all completion candidates). params may be NULL (defaults).
+ *  GAE, NCN and NCNC need node features; NBFNet uses none (training keeps about 90 bytes per element of
+ *  n_nodes x min(batch_size, 64) x hidden x layers, which must stay at most 2^25, about 3 GB, else
+ *  FG_ERR_OUT_OF_MEMORY; with the default hidden 256 Cora exceeds it: use the paper's 32). NCN/NCNC use the
+ *  NCN authors' Cora setting (dropouts 0.7 input, 0.05 hidden, 0.3 tail, 0.05 head, 0.4 adjacency entries;
+ *  NCNC recalibration s 4.3, o 2.8, alpha 1, pt 0.75; all completion candidates). params may be NULL (defaults).
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model),
  *  FG_ERR_INVALID_ARGUMENT (out-of-range field, no features for GAE/NCN), FG_ERR_OUT_OF_MEMORY (n_nodes or
  *  n_features times hidden above 2^31). On failure *out = NULL. */

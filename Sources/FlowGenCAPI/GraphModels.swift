@@ -104,9 +104,9 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
             guard p.hidden <= 1024 else { throw CAPIError.invalid("params.hidden (the NBFNet state width) must be in 1 … 1024, got \(p.hidden)") }
             let batch = c.batchSize == 0 ? 64 : min(c.batchSize, 64)
             let (state, overflow) = g.nodeCount.multipliedReportingOverflow(by: batch * c.hidden * c.layers)
-            guard !overflow, state <= 1 << 28 else {
+            guard !overflow, state <= 1 << 25 else {   // ≈ 90 bytes per state element while training: ≤ 3 GB
                 throw CAPIError(status: FG_ERR_OUT_OF_MEMORY,
-                                message: "NBFNet would hold n_nodes × batch × hidden × layers = \(g.nodeCount) × \(batch) × \(c.hidden) × \(c.layers) states (limit 2^28)")
+                                message: "NBFNet would hold n_nodes × batch × hidden × layers = \(g.nodeCount) × \(batch) × \(c.hidden) × \(c.layers) state elements (limit 2^25, about 3 GB while training)")
             }
         }
         let predictor = try LinkPredictor(graph: g, configuration: c)

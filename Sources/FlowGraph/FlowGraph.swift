@@ -1,7 +1,8 @@
-// FlowGraph: graph learning on CPU — CSR graphs and sparse kernels with autodiff (Sparse/), graphs,
-// loaders and transforms (Graph/), message-passing layers GCN/SAGE/GIN (Layers/), node classification
-// (NodeClassification/) and link prediction with the NCN protocol, OGB-exact metrics, CN/AA/RA
-// heuristics and GAE (LinkPrediction/). See docs/ARCHITECTURE.md and ../shared/papers/graph.md.
+// FlowGraph: graph learning on CPU — CSR graphs and sparse kernels with autodiff (Sparse/: SpMM, SDDMM, edge
+// softmax, edge-weighted SpMM), graphs, loaders and transforms (Graph/, virtual node), message-passing layers
+// GCN/SAGE/GIN/GAT with jumping knowledge and MPNN + virtual node (Layers/), node classification
+// (NodeClassification/) and link prediction with the NCN protocol, OGB-exact metrics, CN/AA/RA heuristics, GAE,
+// NCN and NBFNet (LinkPrediction/). See docs/ARCHITECTURE.md and ../shared/papers/graph.md.
 
 /// Errors thrown by FlowGraph for bad data or arguments; each carries a human-readable message.
 /// - `invalid`: an argument outside its domain (sizes, K larger than the negatives, …).

@@ -55,10 +55,10 @@ final class NBFNetTests: XCTestCase {
 
     func testAveragePrecisionAndRandomSplit() throws {
         // Ranking +, −, +, −: AP = (1/2)(1/1) + (1/2)(2/3).
-        XCTAssertEqual(averagePrecisionScore(positive: [4, 2], negative: [3, 1]), 0.5 + 0.5 * 2 / 3, accuracy: 1e-12)
-        XCTAssertEqual(averagePrecisionScore(positive: [5, 4], negative: [1]), 1)
+        XCTAssertEqual(try LinkMetrics.averagePrecision(positive: [4, 2], negative: [3, 1]), 0.5 + 0.5 * 2 / 3, accuracy: 1e-12)
+        XCTAssertEqual(try LinkMetrics.averagePrecision(positive: [5, 4], negative: [1]), 1)
         // A tie between a positive and a negative enters as one threshold: precision 1/2 at recall 1.
-        XCTAssertEqual(averagePrecisionScore(positive: [2], negative: [2]), 0.5)
+        XCTAssertEqual(try LinkMetrics.averagePrecision(positive: [2], negative: [2]), 0.5)
         let g = try communityGraph(seed: 1)
         let split = try LinkSplit.random(graph: g, validationFraction: 0.05, testFraction: 0.1, seed: 3)
         let m = g.edgeCount

@@ -65,7 +65,7 @@ public final class NBFNetTrainer {
     public func evaluate(positives: NodePairs, negatives: NodePairs) throws -> (auroc: Double, ap: Double, hits: Double, mrr: Double) {
         let p = scores(positives), n = scores(negatives)
         let k = Swift.min(configuration.hitsK, n.count)
-        return (try LinkMetrics.auroc(positive: p, negative: n), averagePrecisionScore(positive: p, negative: n),
+        return (try LinkMetrics.auroc(positive: p, negative: n), try LinkMetrics.averagePrecision(positive: p, negative: n),
                 try LinkMetrics.hitsAtK(positive: p, negative: n, k: k), try LinkMetrics.meanReciprocalRank(positive: p, negative: n))
     }
 
@@ -147,21 +147,4 @@ public final class NBFNetTrainer {
         }
         return try g.withEdges(sources: s, targets: t)
     }
-}
-
-/// Average precision of positives ranked among negatives (scikit-learn's `average_precision_score`: the sum
-/// over distinct score thresholds, highest first, of precision × the recall gained at that threshold; tied
-/// scores enter together).
-public func averagePrecisionScore(positive: [Float], negative: [Float]) -> Double {
-    guard !positive.isEmpty else { return 0 }
-    let all = (positive.map { ($0, true) } + negative.map { ($0, false) }).sorted { $0.0 > $1.0 }
-    var truePositives = 0, seen = 0, total = 0.0, i = 0
-    while i < all.count {
-        var j = i, gained = 0
-        while j < all.count && all[j].0 == all[i].0 { if all[j].1 { gained += 1 }; j += 1 }
-        truePositives += gained; seen = j
-        total += Double(gained) / Double(positive.count) * Double(truePositives) / Double(seen)
-        i = j
-    }
-    return total
 }

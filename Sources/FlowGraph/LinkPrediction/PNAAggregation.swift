@@ -18,7 +18,7 @@ import FlowAutodiff
 public func pnaDistMultAggregate(_ h: Variable, relations w: Variable, boundary: Variable, adjacency a: CSRMatrix,
                                  batch: Int, epsilon: Float = 1e-6) -> Variable {
     let n = a.rowCount, d = w.shape[1], relationCount = w.shape[0], lanes = batch &* d
-    precondition(h.shape == [n &* batch, d] && boundary.shape == h.shape && w.rank == 2,
+    precondition(h.shape == [n &* batch, d] && boundary.shape == h.shape && w.rank == 2 && w.shape[0] <= 60,
                  "pnaDistMultAggregate: h \(h.shape), boundary \(boundary.shape), relations \(w.shape), \(n) nodes × \(batch) runs")
     let hNode = h.value.reshaped([n, lanes])
     let s1 = a.multiply(hNode)
@@ -54,7 +54,9 @@ public func pnaDistMultAggregate(_ h: Variable, relations w: Variable, boundary:
     let s1p = s1.storage.pointer, s2p = s2.storage.pointer, mxp = maxima.storage.pointer, mnp = minima.storage.pointer
     let bp = boundaryValue.storage.pointer, op = out.storage.pointer
 
-    wv.withUnsafeBufferPointer { relations in
+    // The selected candidate of every max and min (see `pnaExtreme`), kept for the backward pass.
+    var maxCodes = [Int8](repeating: -1, count: n &* lanes), minCodes = maxCodes
+    wv.withUnsafeBufferPointer { relations in maxCodes.withUnsafeMutableBufferPointer { mxc in minCodes.withUnsafeMutableBufferPointer { mnc in
         for v in 0..<n {
             let inverseCount = 1 / Float(relationCount &* degrees[v] &+ 1), hasNeighbours = degrees[v] > 0
             for b in 0..<batch {
@@ -65,13 +67,15 @@ public func pnaDistMultAggregate(_ h: Variable, relations w: Variable, boundary:
                     let mean = (wSum[c] * s1p[i] + beta) * inverseCount
                     let square = (wSquares[c] * s2p[i] + beta * beta) * inverseCount
                     row[c] = mean
-                    row[d &+ c] = pnaExtreme(i, c, d, relationCount, hasNeighbours, true, bp, mxp, mnp, relations).0
-                    row[2 &* d &+ c] = pnaExtreme(i, c, d, relationCount, hasNeighbours, false, bp, mxp, mnp, relations).0
+                    let largest = pnaExtreme(i, c, d, relationCount, hasNeighbours, true, bp, mxp, mnp, relations)
+                    let smallest = pnaExtreme(i, c, d, relationCount, hasNeighbours, false, bp, mxp, mnp, relations)
+                    row[d &+ c] = largest.0; mxc[i] = Int8(truncatingIfNeeded: largest.1)
+                    row[2 &* d &+ c] = smallest.0; mnc[i] = Int8(truncatingIfNeeded: smallest.1)
                     row[3 &* d &+ c] = Swift.max(square - mean * mean, epsilon).squareRoot()
                 }
             }
         }
-    }
+    } } }
     return withExtendedLifetime((hNode, s1, s2, maxima, minima, boundaryValue, wv)) {
         Variable(out, inputs: [h, w, boundary]) { g in
             // Re-derive the saved buffers from the captured tensors (keeps them alive for the backward pass).
@@ -86,7 +90,7 @@ public func pnaDistMultAggregate(_ h: Variable, relations w: Variable, boundary:
             gS1.withUnsafeMutableBufferPointer { g1 in gS2.withUnsafeMutableBufferPointer { g2 in
                 gH.withUnsafeMutableBufferPointer { gh in gBeta.withUnsafeMutableBufferPointer { gb in
                     for v in 0..<n {
-                        let inverseCount = 1 / Float(relationCount &* degrees[v] &+ 1), hasNeighbours = degrees[v] > 0
+                        let inverseCount = 1 / Float(relationCount &* degrees[v] &+ 1)
                         for b in 0..<batch {
                             let row = gp + (v &* batch &+ b) &* 4 &* d
                             for c in 0..<d {
@@ -109,7 +113,7 @@ public func pnaDistMultAggregate(_ h: Variable, relations w: Variable, boundary:
                                 for k in 1...2 {
                                     let gk = row[k &* d &+ c]
                                     if gk == 0 { continue }
-                                    let code = pnaExtreme(i, c, d, relationCount, hasNeighbours, k == 1, bp, mxp, mnp, relations).1
+                                    let code = Int(k == 1 ? maxCodes[i] : minCodes[i])
                                     if code < 0 { gb[i] += gk; continue }
                                     let r = code / 2, useMax = code % 2 == 0
                                     gW[r &* d &+ c] += Double(gk * (useMax ? mxp[i] : mnp[i]))

@@ -108,6 +108,7 @@ SIGNATURES = {
     "fg_graph_create": (_status, [c_size_t, c_void_p, c_size_t, c_uint32, _float_p, c_size_t, c_size_t,
                                   _i32_p, c_size_t, _handle_out]),
     "fg_graph_free": (None, [_handle]),
+    "fg_graph_add_virtual_node": (_status, [_handle, _handle_out]),
     "fg_graph_num_nodes": (c_size_t, [_handle]),
     "fg_graph_num_edges": (c_size_t, [_handle]),
     "fg_graph_num_features": (c_size_t, [_handle]),

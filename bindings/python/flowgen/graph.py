@@ -153,6 +153,17 @@ class Graph(NativeHandle):
         graph._init_handle(out.value)
         return graph
 
+    def add_virtual_node(self):
+        """A new graph with one virtual node (id num_nodes) linked to every node (PyG's VirtualNode transform,
+        undirected): zero features, label 0, in no split."""
+        lib = get_lib()
+        out = ctypes.c_void_p()
+        with self._use() as handle:
+            check(lib.fg_graph_add_virtual_node(handle, ctypes.byref(out)), lib)
+        graph = type(self).__new__(type(self))
+        graph._init_handle(out.value)
+        return graph
+
     @classmethod
     def cora(cls):
         """The bundled compact Cora (2708 nodes, 5278 edges, 1433 features, 7 classes, public split)."""

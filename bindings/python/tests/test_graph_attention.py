@@ -102,3 +102,17 @@ def test_nbfnet_misuse(lib, cora):
         big.model, big.hidden, big.layers = S.LINKPRED_NBFNET, 1024, 16
         assert lib.fg_linkpred_create(g, ctypes.byref(big), ctypes.byref(out)) == C.ERR_OUT_OF_MEMORY
         assert "NBFNet" in lib.fg_last_error().decode()
+
+
+def test_virtual_node_transform(lib, cora):
+    with cora.add_virtual_node() as g:
+        assert (g.num_nodes, g.num_edges, g.num_features, g.num_classes) == (2709, 5278 + 2708, 1433, 7)
+        edges = g.edges()
+        assert np.all(np.sort(edges[edges[:, 1] == 2708, 0]) == np.arange(2708))
+        with flowgen.NodeClassifier(g, epochs=30, seed=0) as nc:
+            nc.fit()
+            assert nc.evaluate() > 0.5
+    out = ctypes.c_void_p()
+    assert lib.fg_graph_add_virtual_node(None, ctypes.byref(out)) == C.ERR_NULL_ARGUMENT and out.value is None
+    with cora._use() as h:
+        assert lib.fg_graph_add_virtual_node(h, None) == C.ERR_NULL_ARGUMENT
