@@ -638,9 +638,10 @@ fg_status fg_gfn_cond_log_z(fg_gfn_cond *gfn, const float *condition, float *out
 /* ================================================================================================
  * Continuous flow matching (fg_fm_*)
  *
- * A velocity MLP v(x, t) (input [x, t], widths [dim+1, hidden x layers, dim]) trained by conditional
- * flow matching (Lipman et al. 2023; Tong et al. 2024) and sampled by integrating dx/dt = v from
- * t = 0 (source) to t = 1 (data). Time convention: t = 0 source, t = 1 data.
+ * A velocity MLP v(x, t) (input [x, t], widths [dim+1, hidden x layers, dim]; class-conditional models
+ * append a one-hot class code, all zeros = "no label") trained by conditional flow matching (Lipman et
+ * al. 2023; Tong et al. 2024) and sampled by integrating dx/dt = v from t = 0 (source) to t = 1 (data).
+ * Time convention: t = 0 source, t = 1 data.
  * ============================================================================================== */
 typedef struct fg_fm fg_fm;
 
