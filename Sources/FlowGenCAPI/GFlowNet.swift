@@ -147,21 +147,9 @@ public func fg_gfn_sample(_ gfn: OpaquePointer?, _ k: Int, _ seed: UInt64, _ dst
                           _ dstLength: Int, _ outLength: UnsafeMutablePointer<Int>?) -> fg_status {
     gfnCall("fg_gfn_sample") {
         let trainer = try gfnHandle(gfn)
-        guard k > 0, k <= 1 << 24 else { throw CAPIError.invalid("k must be in 1…2^24, got \(k < 0 ? "a value ≥ 2^63" : String(k))") }
-        let needed = k * trainer.environment.stateDimension
-        guard needed <= 1 << 30 else {
-            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "k × state_dim = \(needed) values is too large (limit 2^30)")
+        try writeSampledStates(k: k, stateDimension: trainer.environment.stateDimension, dst, dstLength, outLength) {
+            try trainer.sample(k, seed: seed)
         }
-        outLength?.pointee = needed
-        guard let dst else {
-            guard outLength != nil else { throw CAPIError.null("dst_states and out_len (one is needed)") }
-            return
-        }
-        guard dstLength >= needed else {
-            throw CAPIError(status: FG_ERR_BUFFER_TOO_SMALL, message: "dst_states holds \(dstLength < 0 ? "?" : String(dstLength)) values, \(needed) are needed")
-        }
-        let states = try trainer.sample(k, seed: seed)
-        states.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: needed) }
     }
 }
 
@@ -174,6 +162,30 @@ func writeDistribution(_ function: StaticString, _ gfn: OpaquePointer?, _ dst: U
             try compute(trainer)
         }
     }
+}
+
+/// Writes `k` sampled states `[k, stateDimension]` into `dst` (size query when `dst` is NULL); shared by
+/// the plain and conditional samplers. `sample` runs only when k is in range and the buffer is large enough.
+func writeSampledStates(k: Int, stateDimension: Int, _ dst: UnsafeMutablePointer<Int32>?, _ dstLength: Int,
+                        _ outLength: UnsafeMutablePointer<Int>?, _ sample: () throws -> [Int32]) throws {
+    guard k > 0, k <= 1 << 24 else { throw CAPIError.invalid("k must be in 1…2^24, got \(k < 0 ? "a value ≥ 2^63" : String(k))") }
+    let needed = k * stateDimension
+    guard needed <= 1 << 30 else {
+        throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "k × state_dim = \(needed) values is too large (limit 2^30)")
+    }
+    outLength?.pointee = needed
+    guard let dst else {
+        guard outLength != nil else { throw CAPIError.null("dst_states and out_len (one is needed)") }
+        return
+    }
+    guard dstLength >= needed else {
+        throw CAPIError(status: FG_ERR_BUFFER_TOO_SMALL, message: "dst_states holds \(dstLength < 0 ? "?" : String(dstLength)) values, \(needed) are needed")
+    }
+    let states = try sample()
+    guard states.count >= needed else {
+        throw CAPIError(status: FG_ERR_INTERNAL, message: "sampler returned \(states.count) values, \(needed) expected")
+    }
+    for i in 0..<needed { dst[i] = states[i] }
 }
 
 /// Writes one probability per enumerated state into `dst` (size query when `dst` is NULL); shared by the

@@ -117,21 +117,9 @@ public func fg_gfn_cond_sample(_ gfn: OpaquePointer?, _ condition: UnsafePointer
     gfnCall("fg_gfn_cond_sample") {
         let model = try condHandle(gfn)
         let cond = try finiteFloats(condition, count: model.environment.conditionDimension, name: "condition")
-        guard k > 0, k <= 1 << 24 else { throw CAPIError.invalid("k must be in 1…2^24, got \(k < 0 ? "a value ≥ 2^63" : String(k))") }
-        let needed = k * model.environment.base.stateDimension
-        guard needed <= 1 << 30 else {
-            throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "k × state_dim = \(needed) values is too large (limit 2^30)")
+        try writeSampledStates(k: k, stateDimension: model.environment.base.stateDimension, dst, dstLength, outLength) {
+            try model.sample(k, condition: cond, seed: seed)
         }
-        outLength?.pointee = needed
-        guard let dst else {
-            guard outLength != nil else { throw CAPIError.null("dst_states and out_len (one is needed)") }
-            return
-        }
-        guard dstLength >= needed else {
-            throw CAPIError(status: FG_ERR_BUFFER_TOO_SMALL, message: "dst_states holds \(dstLength < 0 ? "?" : String(dstLength)) values, \(needed) are needed")
-        }
-        let states = try model.sample(k, condition: cond, seed: seed)
-        states.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: needed) }
     }
 }
 
