@@ -291,7 +291,7 @@ public final class LinkPredictor {
                 let pos = NodePairs(sources: ids.map { positives.sources[$0] }, targets: ids.map { positives.targets[$0] })
                 var structure = mp, op = fullOperator
                 if ncn && configuration.targetLinkRemoval {
-                    structure = try removing(pos, from: mp)
+                    structure = try mp.removingEdges(pos)
                     op = structure.gcnNormalizedAdjacency()
                 }
                 let neg = sampleTrainingNegatives(of: mp, count: pos.count, rng: &rng)
@@ -328,18 +328,6 @@ public final class LinkPredictor {
         scoringOperator = fullOperator
         result.epochSeconds = seconds / Double(Swift.max(configuration.epochs, 1))
         return result
-    }
-
-    func removing(_ pairs: NodePairs, from g: Graph) throws -> Graph {
-        var drop = Set<Int>()
-        for k in 0..<pairs.count {
-            drop.insert(Swift.min(pairs.sources[k], pairs.targets[k]) &* g.nodeCount &+ Swift.max(pairs.sources[k], pairs.targets[k]))
-        }
-        var s: [Int] = [], t: [Int] = []
-        for e in 0..<g.edgeCount where !drop.contains(g.edgeSources[e] &* g.nodeCount &+ g.edgeTargets[e]) {
-            s.append(g.edgeSources[e]); t.append(g.edgeTargets[e])
-        }
-        return try g.withEdges(sources: s, targets: t)
     }
 }
 

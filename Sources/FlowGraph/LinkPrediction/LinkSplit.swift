@@ -119,3 +119,21 @@ public func sampleTrainingNegatives(of graph: Graph, count: Int, rng: inout Rand
     }
     return out
 }
+
+extension Graph {
+    /// This graph without the undirected edges in `pairs` (either orientation; pairs that are not edges
+    /// are ignored). Used to hide the training targets from message passing (target-link removal).
+    func removingEdges(_ pairs: NodePairs) throws -> Graph {
+        var drop = Set<Int>()
+        for k in 0..<pairs.count {
+            drop.insert(Swift.min(pairs.sources[k], pairs.targets[k]) &* nodeCount &+ Swift.max(pairs.sources[k], pairs.targets[k]))
+        }
+        // Edges are stored once with u < v, so one key per undirected edge matches.
+        var s: [Int] = [], t: [Int] = []
+        s.reserveCapacity(edgeCount); t.reserveCapacity(edgeCount)
+        for e in 0..<edgeCount where !drop.contains(edgeSources[e] &* nodeCount &+ edgeTargets[e]) {
+            s.append(edgeSources[e]); t.append(edgeTargets[e])
+        }
+        return try withEdges(sources: s, targets: t)
+    }
+}

@@ -102,7 +102,7 @@ public final class NBFNetTrainer {
                     while (v == u || mp.hasEdge(u, v)) && tries < 100 { v = rng.nextInt(below: mp.nodeCount); tries += 1 }
                     return v
                 }
-                let graph = c.removeTargetEdges ? try removingPairs(NodePairs(sources: sources, targets: targets), from: mp) : mp
+                let graph = c.removeTargetEdges ? try mp.removingEdges(NodePairs(sources: sources, targets: targets)) : mp
                 let queries = targets.enumerated().map { (run: $0.offset, target: $0.element) }
                     + negatives.enumerated().map { (run: $0.offset, target: $0.element) }
                 let logits = model.logits(sources: sources, queries: queries, adjacency: graph.adjacency)
@@ -132,19 +132,5 @@ public final class NBFNetTrainer {
         try model.loadStateDict(best)
         result.epochSeconds = seconds / Double(Swift.max(c.epochs, 1))
         return result
-    }
-
-    /// `g` without the (undirected) edges in `pairs`.
-    func removingPairs(_ pairs: NodePairs, from g: Graph) throws -> Graph {
-        var drop = Set<Int>()
-        for k in 0..<pairs.count {
-            drop.insert(Swift.min(pairs.sources[k], pairs.targets[k]) &* g.nodeCount &+ Swift.max(pairs.sources[k], pairs.targets[k]))
-        }
-        var s: [Int] = [], t: [Int] = []
-        s.reserveCapacity(g.edgeCount); t.reserveCapacity(g.edgeCount)
-        for e in 0..<g.edgeCount where !drop.contains(g.edgeSources[e] &* g.nodeCount &+ g.edgeTargets[e]) {
-            s.append(g.edgeSources[e]); t.append(g.edgeTargets[e])
-        }
-        return try g.withEdges(sources: s, targets: t)
     }
 }
