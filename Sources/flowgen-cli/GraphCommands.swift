@@ -47,14 +47,24 @@ struct LinkPredCommand: ParsableCommand {
     @Option(help: "NCNC: completion candidates per pair and side while evaluating (0 = all).") var testDegree: Int = 0
     @Option(help: "Write the predictor of the last run to this safetensors file.") var save: String?
     @Option(help: "NBFNet: split protocol, ncn (70/10/20, HR@100) or random (85/5/10, AUROC/AP).") var split: String = "ncn"
-    @Option(help: "NBFNet: state width, layers and sources per step.") var nbfDim: Int = 32
+    @Option(help: "NBFNet: state width, layers, training positives per step, Bellman–Ford runs per pass.") var nbfDim: Int = 32
     @Option var nbfLayers: Int = 6
-    @Option var nbfBatch: Int = 32
+    @Option var nbfBatch: Int = 64
+    @Option var nbfRunsPerPass: Int = 64
+    @Flag(help: "NBFNet: score from the source's run only (default: both ends averaged, the authors' symmetric).") var nbfOneSided = false
+    @Flag(help: "NBFNet: negatives (u, random v′) instead of the authors' random strict non-edges.") var nbfTailNegatives = false
+    @Flag(help: "NBFNet: no self loops in the propagation graph.") var nbfNoSelfLoops = false
+    @Option(help: "NBFNet: relations per edge, 1 (authors') or 2 (separate inverse relation).") var nbfRelations: Int = 1
 
     func run() throws {
         if model.lowercased() == "nbfnet" {
             return try runNBFNetLinkPrediction(common: common, data: data, runs: runs, epochs: epochs, seed: seed, split: split,
-                                               dimension: nbfDim, layers: nbfLayers, batch: nbfBatch, lr: lr)
+                                               dimension: nbfDim, layers: nbfLayers, batch: nbfBatch, lr: lr,
+                                               tune: { c in
+                                                   c.runsPerPass = nbfRunsPerPass; c.symmetric = !nbfOneSided
+                                                   c.randomPairNegatives = !nbfTailNegatives; c.selfLoops = !nbfNoSelfLoops
+                                                   c.relations = nbfRelations
+                                               })
         }
         guard let kind = LinkModelKind(rawValue: model.lowercased()) else {
             throw ValidationError("--model must be one of cn, aa, ra, gae, ncn, ncnc, nbfnet")

@@ -8,7 +8,8 @@ import FlowGen
 /// protocol (`--split ncn`: 70/10/20, model selection by validation HR@100) or NBFNet's own (`--split random`:
 /// 85/5/10, one negative per positive, selection by validation AUROC). Prints HR@100, MRR, AUROC, AP.
 func runNBFNetLinkPrediction(common: CommonOptions, data: String?, runs: Int, epochs: Int, seed: UInt64,
-                             split: String, dimension: Int, layers: Int, batch: Int, lr: Float?) throws {
+                             split: String, dimension: Int, layers: Int, batch: Int, lr: Float?,
+                             tune: (inout NBFNetTrainer.Configuration) -> Void = { _ in }) throws {
     guard split == "ncn" || split == "random" else { throw ValidationError("--split must be ncn or random") }
     guard runs >= 1, epochs >= 1 else { throw ValidationError("--runs and --epochs must be ≥ 1") }
     let graph = try GraphLoader.load(directory: try graphDataDirectory(data))
@@ -16,6 +17,7 @@ func runNBFNetLinkPrediction(common: CommonOptions, data: String?, runs: Int, ep
     config.epochs = epochs; config.dimension = dimension; config.layers = layers; config.batchSize = batch
     config.selectByHits = split == "ncn"
     if let lr { config.learningRate = lr }
+    tune(&config)
     var results: [NBFNetTrainer.Result] = []
     var bar = ProgressBar("linkpred nbfnet (\(split))", total: runs * epochs)
     for r in 0..<runs {
@@ -23,9 +25,12 @@ func runNBFNetLinkPrediction(common: CommonOptions, data: String?, runs: Int, ep
         let s = split == "ncn" ? try LinkSplit.ncn(graph: graph, seed: seed &+ UInt64(r))
             : try LinkSplit.random(graph: graph, validationFraction: 0.05, testFraction: 0.1, seed: seed &+ UInt64(r))
         let trainer = try NBFNetTrainer(graph: graph, configuration: config)
+        trainer.onEpoch = { e, loss, auroc, hits, best in
+            guard isatty(2) == 0 else { return }
+            fputs("run \(r) epoch \(e): loss \(format3("", Double(loss))), validation AUROC \(format3("", auroc)), HR@\(config.hitsK) \(format3("", hits * 100)); best so far epoch \(best.bestEpoch): test AUROC \(format3("", best.testAUROC)), AP \(format3("", best.testAveragePrecision)), HR@\(config.hitsK) \(format3("", best.testHits * 100)) (\(format3("", best.epochSeconds)) s/epoch)\n", stderr)
+        }
         let result = try trainer.fit(split: s) { e, _, loss in
             bar.update(r * epochs + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))")
-            if isatty(2) == 0 { fputs("run \(r) epoch \(e): loss \(format3("", Double(loss)))\n", stderr) }
             return true
         }
         results.append(result)

@@ -120,6 +120,31 @@ public func sampleTrainingNegatives(of graph: Graph, count: Int, rng: inout Rand
     return out
 }
 
+/// `count` strict negatives of `graph` as NBFNet's `_strict_negative`: u ∝ n − deg(u) − 1 (its number of
+/// non-neighbours), v uniform among the non-neighbours of u other than u (by rejection; sparse graphs reject
+/// few draws) — together a uniform draw over ordered non-edges (repeats allowed). A u whose draws all hit
+/// neighbours is redrawn. Throws if the graph has (almost) no non-edges.
+public func sampleStrictNegatives(of graph: Graph, count: Int, rng: inout RandomGenerator) throws -> NodePairs {
+    let n = graph.nodeCount, degrees = graph.degrees
+    var cumulative = [Double](repeating: 0, count: n), total = 0.0
+    for u in 0..<n { total += Double(Swift.max(n - degrees[u] - 1, 0)); cumulative[u] = total }
+    var out = NodePairs()
+    var attempts = 0
+    while out.count < count && total > 0 && attempts < 100 &* (count &+ 1) {
+        attempts &+= 1
+        let x = Double(rng.nextUniform()) * total
+        var lo = 0, hi = n - 1
+        while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] > x { hi = mid } else { lo = mid + 1 } }
+        let u = lo
+        for _ in 0..<100 {
+            let v = rng.nextInt(below: n)
+            if v != u && !graph.hasEdge(u, v) { out.sources.append(u); out.targets.append(v); break }
+        }
+    }
+    guard out.count == count else { throw GraphError.invalid("strict negatives: the graph has too few non-edges") }
+    return out
+}
+
 extension Graph {
     /// This graph without the undirected edges in `pairs` (either orientation; pairs that are not edges
     /// are ignored). Used to hide the training targets from message passing (target-link removal).
