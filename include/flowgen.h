@@ -906,11 +906,15 @@ fg_status fg_graph_add_virtual_node(const fg_graph *graph, fg_graph **out);
 #define FG_LINKPRED_GAE  3  /* GCN encoder + dot-product decoder (Kipf & Welling 2016) */
 #define FG_LINKPRED_NCN  4  /* neural common neighbours (Wang et al. 2023), target-link removal */
 #define FG_LINKPRED_NCNC 5  /* NCN with soft common-neighbour completion by a no-gradient inner NCN */
-#define FG_LINKPRED_NBFNET 6 /* neural Bellman-Ford network (Zhu et al. 2021): indicator boundary, DistMult
-                               with a relation and its inverse, PNA aggregation, shortcut, layer norm, MLP
-                               head; no node features. hidden = state width (paper 32), layers = NBF layers
-                               (paper 6), batch_size = Bellman-Ford sources per step (0 or above 64 = 64),
-                               learning_rate 0 = 5e-3. Memory and time grow as n_nodes x batch x hidden. */
+#define FG_LINKPRED_NBFNET 6 /* neural Bellman-Ford network (Zhu et al. 2021) with the authors' Cora recipe:
+                               indicator boundary, DistMult with one relation over the edges plus self
+                               loops, PNA aggregation, shortcut, layer norm, MLP head, pairs scored from
+                               both ends (symmetric), one random strict non-edge negative per positive;
+                               no node features. hidden = state width (paper 32), layers = NBF layers
+                               (paper 6), batch_size = training positives per step (0 or above 64 = 64;
+                               each costs up to 4 Bellman-Ford runs, done in passes of at most 64 runs),
+                               learning_rate 0 = 5e-3. Memory grows as n_nodes x 64 x hidden x layers,
+                               time as 4 x n_train_edges x n_nodes x hidden^2 x layers per epoch. */
 
 /** A link predictor bound to one graph. One thread at a time. */
 typedef struct fg_linkpred fg_linkpred;
@@ -951,7 +955,7 @@ typedef struct fg_linkpred_report {
 
 /** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
  *  GAE, NCN and NCNC need node features; NBFNet uses none (training keeps about 90 bytes per element of
- *  n_nodes x min(batch_size, 64) x hidden x layers, which must stay at most 2^25, about 3 GB, else
+ *  n_nodes x min(4 x batch_size, 64) x hidden x layers, which must stay at most 2^25, about 3 GB, else
  *  FG_ERR_OUT_OF_MEMORY; with the default hidden 256 Cora exceeds it: use the paper's 32). NCN/NCNC use the
  *  NCN authors' Cora setting (dropouts 0.7 input, 0.05 hidden, 0.3 tail, 0.05 head, 0.4 adjacency entries;
  *  NCNC recalibration s 4.3, o 2.8, alpha 1, pt 0.75; all completion candidates). params may be NULL (defaults).

@@ -103,10 +103,11 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
         if c.model == .nbfnet {
             guard p.hidden <= 1024 else { throw CAPIError.invalid("params.hidden (the NBFNet state width) must be in 1 … 1024, got \(p.hidden)") }
             let batch = c.batchSize == 0 ? 64 : min(c.batchSize, 64)
-            let (state, overflow) = g.nodeCount.multipliedReportingOverflow(by: batch * c.hidden * c.layers)
+            let runs = min(4 * batch, 64)   // Bellman–Ford runs per pass (up to 4 per positive, passes of ≤ 64)
+            let (state, overflow) = g.nodeCount.multipliedReportingOverflow(by: runs * c.hidden * c.layers)
             guard !overflow, state <= 1 << 25 else {   // ≈ 90 bytes per state element while training: ≤ 3 GB
                 throw CAPIError(status: FG_ERR_OUT_OF_MEMORY,
-                                message: "NBFNet would hold n_nodes × batch × hidden × layers = \(g.nodeCount) × \(batch) × \(c.hidden) × \(c.layers) state elements (limit 2^25, about 3 GB while training)")
+                                message: "NBFNet would hold n_nodes × runs per pass × hidden × layers = \(g.nodeCount) × \(runs) × \(c.hidden) × \(c.layers) state elements (limit 2^25, about 3 GB while training)")
             }
         }
         let predictor = try LinkPredictor(graph: g, configuration: c)

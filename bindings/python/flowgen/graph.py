@@ -225,11 +225,11 @@ class LinkPredictor(NativeHandle):
     layers 0 (model default: GAE 2, NCN/NCNC 1), learning_rate 0 (model default: GAE 0.01, NCN/NCNC 0.0043), dropout 0.3,
     input_dropout -1 (model default: GAE 0, NCN/NCNC 0.7), epochs 100, batch_size 1152, seed 0, hits_k 100,
     target_link_removal True. For ``model="nbfnet"`` (no node features needed) unset hidden, epochs and
-    batch_size take NBFNet's Cora recipe instead: 32, 20 and 32 (layers 0 = 6, learning_rate 0 = 5e-3).
+    batch_size take NBFNet's Cora recipe instead: 32, 20 and 64 (layers 0 = 6, learning_rate 0 = 5e-3).
     """
 
     #: Options that differ from the library defaults when model="nbfnet".
-    _NBFNET_DEFAULTS = {"hidden": 32, "epochs": 20, "batch_size": 32}
+    _NBFNET_DEFAULTS = {"hidden": 32, "epochs": 20, "batch_size": 64}
 
     _free_name = "fg_linkpred_free"
     _kind = "link predictor"
