@@ -11,17 +11,14 @@ Prints one JSON object (last line): trajectories, train_seconds, traj_per_s, l1,
 """
 import argparse
 import json
-import time
 
 import numpy as np
 import torch
 
-from gfn.estimators import DiscretePolicyEstimator
-from gfn.gflownet import TBGFlowNet
 from gfn.gym import DiscreteEBM
 from gfn.preprocessors import IdentityPreprocessor
-from gfn.samplers import Sampler
-from gfn.utils.modules import MLP
+
+from _torchgfn_tb import add_common_options, train_tb
 
 
 def exact_l1(module, ndim, alpha):
@@ -60,47 +57,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ndim", type=int, default=10)
     parser.add_argument("--alpha", type=float, default=0.1)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--trajectories", type=int, default=10000)
-    parser.add_argument("--eval-at", default="")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=1)
+    add_common_options(parser)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
     env = DiscreteEBM(ndim=args.ndim, alpha=args.alpha)
-    pre = IdentityPreprocessor(output_dim=args.ndim)
-    module_pf = MLP(input_dim=args.ndim, output_dim=env.n_actions, hidden_dim=256, n_hidden_layers=2)
-    module_pb = MLP(input_dim=args.ndim, output_dim=env.n_actions - 1, hidden_dim=256,
-                    n_hidden_layers=2, trunk=module_pf.trunk)
-    pf = DiscretePolicyEstimator(module_pf, env.n_actions, preprocessor=pre, is_backward=False)
-    pb = DiscretePolicyEstimator(module_pb, env.n_actions, preprocessor=pre, is_backward=True)
-    gflownet = TBGFlowNet(pf=pf, pb=pb, logZ=0.0)
-    sampler = Sampler(estimator=pf)
-    optimizer = torch.optim.Adam(gflownet.pf_pb_parameters(), lr=1e-3)
-    optimizer.add_param_group({"params": gflownet.logz_parameters(), "lr": 1e-1})
-    steps = (args.trajectories + args.batch - 1) // args.batch
-    evals = sorted(int(v) for v in args.eval_at.split(",") if v.strip())
-    curve, seconds, seen = [], 0.0, 0
-    for step in range(1, steps + 1):
-        start = time.perf_counter()
-        trajectories = sampler.sample_trajectories(env=env, n=args.batch, save_logprobs=True)
-        optimizer.zero_grad()
-        loss = gflownet.loss(env, trajectories, recalculate_all_logprobs=False)
-        loss.backward()
-        optimizer.step()
-        seconds += time.perf_counter() - start
-        seen += args.batch
-        while evals and (evals[0] + args.batch - 1) // args.batch <= step:
-            evals.pop(0)
-            curve.append([seen, exact_l1(module_pf, args.ndim, args.alpha)[0]])
-            print("torchgfn: %d trajectories, exact L1 %.4f" % (seen, curve[-1][1]), flush=True)
-    l1, log_z_true = exact_l1(module_pf, args.ndim, args.alpha)
-    print(json.dumps({"impl": "torchgfn", "torch": torch.__version__, "threads": args.threads,
-                      "ndim": args.ndim, "alpha": args.alpha, "trajectories": seen,
-                      "train_seconds": seconds, "traj_per_s": seen / seconds, "l1": l1,
-                      "l1_curve": curve, "log_z": float(gflownet.logZ.item()),
-                      "log_z_true": log_z_true}))
+    result = train_tb(env, IdentityPreprocessor(output_dim=args.ndim), args.ndim, args,
+                      lambda module: exact_l1(module, args.ndim, args.alpha))
+    print(json.dumps({**result, "ndim": args.ndim, "alpha": args.alpha}))
 
 
 if __name__ == "__main__":
