@@ -16,24 +16,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from _cora import ROOT, load_bundled_cora
+
 warnings.filterwarnings("ignore", message="index_reduce")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_cora():
-    d = os.path.join(ROOT, "data", "cora")
-    edges = np.load(os.path.join(d, "edges.npy")).astype(np.int64)
-    indptr = np.load(os.path.join(d, "features_indptr.npy")).astype(np.int64)
-    indices = np.load(os.path.join(d, "features_indices.npy")).astype(np.int64)
-    n, f = (int(v) for v in np.load(os.path.join(d, "features_shape.npy")))
-    x = np.zeros((n, f), dtype=np.float32)
-    x[np.repeat(np.arange(n), np.diff(indptr)), indices] = 1
+    n, edges, x, labels, split = load_bundled_cora()
     x /= np.maximum(x.sum(1, keepdims=True), 1)
-    split = {k: torch.tensor(np.load(os.path.join(d, k + "_idx.npy")).astype(np.int64)) for k in ("train", "val", "test")}
-    y = torch.tensor(np.load(os.path.join(d, "labels.npy")).astype(np.int64))
+    split = {k: torch.tensor(v) for k, v in split.items()}
     src = np.concatenate([edges[:, 0], edges[:, 1], np.arange(n)])
     dst = np.concatenate([edges[:, 1], edges[:, 0], np.arange(n)])
-    return n, torch.tensor(x), y, split, torch.tensor(src), torch.tensor(dst)
+    return n, torch.tensor(x), torch.tensor(labels), split, torch.tensor(src), torch.tensor(dst)
 
 
 class GATConv(torch.nn.Module):

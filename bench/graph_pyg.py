@@ -27,19 +27,14 @@ import torch_geometric
 from torch_geometric.nn import GCNConv
 from torch_geometric.utils import negative_sampling
 
+from _cora import ROOT, load_bundled_cora
+
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
 warnings.filterwarnings("ignore", message="Sparse invariant checks")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_cora():
-    d = os.path.join(ROOT, "data", "cora")
-    edges = np.load(os.path.join(d, "edges.npy")).astype(np.int64)
-    indptr = np.load(os.path.join(d, "features_indptr.npy")).astype(np.int64)
-    indices = np.load(os.path.join(d, "features_indices.npy")).astype(np.int64)
-    n, f = (int(v) for v in np.load(os.path.join(d, "features_shape.npy")))
-    x = np.zeros((n, f), dtype=np.float32)
-    x[np.repeat(np.arange(n), np.diff(indptr)), indices] = 1  # dense, as PyG's Planetoid loads it
+    n, edges, x, _, _ = load_bundled_cora()  # dense features, as PyG's Planetoid loads them
     edges = np.unique(np.sort(edges, axis=1), axis=0)
     edges = edges[edges[:, 0] != edges[:, 1]]
     return n, edges, torch.tensor(x)
