@@ -46,6 +46,7 @@ struct LinkPredCommand: ParsableCommand {
     @Option(help: "NCNC: completion candidates per pair and side while training (0 = all).") var trainDegree: Int = 0
     @Option(help: "NCNC: completion candidates per pair and side while evaluating (0 = all).") var testDegree: Int = 0
     @Option(help: "Write the predictor of the last run to this safetensors file.") var save: String?
+    @Option(help: "Write an SVG of every run's per-epoch training loss and validation metric.") var plot: String?
     @Option(help: "NBFNet: split protocol, ncn (70/10/20, HR@100) or random (85/5/10, AUROC/AP).") var split: String = "ncn"
     @Option(help: "NBFNet: state width, layers, training positives per step, Bellman–Ford runs per pass.") var nbfDim: Int = 32
     @Option var nbfLayers: Int = 6
@@ -59,7 +60,7 @@ struct LinkPredCommand: ParsableCommand {
     func run() throws {
         if model.lowercased() == "nbfnet" {
             return try runNBFNetLinkPrediction(common: common, data: data, runs: runs, epochs: epochs, seed: seed, split: split,
-                                               dimension: nbfDim, layers: nbfLayers, batch: nbfBatch, lr: lr,
+                                               dimension: nbfDim, layers: nbfLayers, batch: nbfBatch, lr: lr, plot: plot,
                                                tune: { c in
                                                    c.runsPerPass = nbfRunsPerPass; c.symmetric = !nbfOneSided
                                                    c.randomPairNegatives = !nbfTailNegatives; c.selfLoops = !nbfNoSelfLoops
@@ -88,13 +89,16 @@ struct LinkPredCommand: ParsableCommand {
         guard trainDegree >= 0, testDegree >= 0 else { throw ValidationError("--train-degree and --test-degree must be ≥ 0") }
         config.trainCandidateDegree = trainDegree; config.testCandidateDegree = testDegree
         var results: [LinkRunResult] = []
+        var losses: [[Double]] = []
         var inferenceSeconds = 0.0
         var bar = ProgressBar("linkpred \(kind.rawValue)", total: runs * Swift.max(kind.isLearned ? epochs : 1, 1))
         for r in 0..<runs {
             config.seed = seed &+ UInt64(r)
             let predictor = try LinkPredictor(graph: graph, configuration: config)
             let done = r * Swift.max(kind.isLearned ? epochs : 1, 1)
+            losses.append([])
             let result = try predictor.fit(splitSeed: seed &+ UInt64(r)) { e, _, loss in
+                if kind.isLearned { losses[r].append(Double(loss)) }
                 bar.update(done + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))"); return true
             }
             results.append(result)
@@ -109,6 +113,12 @@ struct LinkPredCommand: ParsableCommand {
         let (auroc, _) = meanAndStd(results.map(\.testAUROC))
         let (ap, _) = meanAndStd(results.map(\.testAP))
         let (epochSeconds, _) = meanAndStd(results.map(\.epochSeconds))
+        if let plot {
+            guard kind.isLearned, epochs > 0 else { throw ValidationError("--plot needs a trained model (gae, ncn, ncnc, nbfnet) and --epochs ≥ 1") }
+            try writeRunCurves(plot, title: "\(kind.rawValue) link prediction, \(runs) runs: test HR@100 \(format3("", hm)) ± \(format3("", hs))",
+                               panels: [CurvePanel(caption: "training loss", runs: losses, logScale: true),
+                                        CurvePanel(caption: "validation HR@\(config.hitsK) (%)", runs: results.map { $0.validationHistory.map { $0 * 100 } })])
+        }
         print("\(kind.rawValue) on \(graph.nodeCount) nodes / \(graph.edgeCount) edges, \(runs) runs: test HR@100 \(format3("", hm)) ± \(format3("", hs)), MRR \(format3("", mrr)), AUROC \(format3("", auroc)), AP \(format3("", ap)), \(format3("", epochSeconds)) s/epoch")
         if common.json {
             print(JSONValue.object([
@@ -137,6 +147,7 @@ struct NodeClassCommand: ParsableCommand {
     @Option(help: "GAT: attention heads of the hidden layers.") var heads: Int = 8
     @Flag(help: "MPNN + virtual node (Cai et al. 2023) between layers.") var virtualNode = false
     @Option(help: "Jumping knowledge: none, last, concat, max.") var jk: String = "none"
+    @Option(help: "Write an SVG of every run's per-epoch training loss and validation accuracy.") var plot: String?
 
     func run() throws {
         guard let kind = GNNKind(rawValue: model.lowercased()) else { throw ValidationError("--model must be gcn, sage, gin or gat") }
@@ -148,7 +159,7 @@ struct NodeClassCommand: ParsableCommand {
         guard layers >= 1, heads >= 1, (hidden ?? 1) >= 1 else { throw ValidationError("--layers, --heads and --hidden must be ≥ 1") }
         guard runs >= 1, epochs >= 1 else { throw ValidationError("--runs and --epochs must be ≥ 1") }
         let graph = try GraphLoader.load(directory: try graphDataDirectory(data))
-        var accuracies: [Double] = [], seconds: [Double] = []
+        var accuracies: [Double] = [], seconds: [Double] = [], losses: [[Double]] = [], validation: [[Double]] = []
         var bar = ProgressBar("nodeclass \(kind.rawValue)", total: runs * epochs)
         for r in 0..<runs {
             var config = NodeClassifier.Configuration(kind: kind)
@@ -157,13 +168,19 @@ struct NodeClassCommand: ParsableCommand {
             config.virtualNode = virtualNode; config.jumpingKnowledge = jkMode
             let classifier = try NodeClassifier(graph: graph, configuration: config)
             let t0 = now()
-            try classifier.fit { e, _, loss in bar.update(r * epochs + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))"); return true }
+            let stats = try classifier.fit { e, _, loss in bar.update(r * epochs + e, detail: "run \(r + 1)/\(runs) loss \(format3("", Double(loss)))"); return true }
+            losses.append(stats.map { Double($0.loss) }); validation.append(stats.map { Double($0.validationAccuracy) * 100 })
             seconds.append((now() - t0) / Double(epochs))
             accuracies.append(Double(classifier.accuracy(on: graph.testNodes)) * 100)
         }
         let (am, asd) = meanAndStd(accuracies)
         let (es, _) = meanAndStd(seconds)
         let variant = kind.rawValue + (virtualNode ? "+vn" : "") + (jkMode.map { "+jk-\($0.rawValue)" } ?? "")
+        if let plot {
+            try writeRunCurves(plot, title: "\(variant) node classification, \(runs) runs: test accuracy \(format3("", am)) ± \(format3("", asd)) %",
+                               panels: [CurvePanel(caption: "training loss", runs: losses, logScale: true),
+                                        CurvePanel(caption: "validation accuracy (%)", runs: validation)])
+        }
         print("\(variant) on \(graph.nodeCount) nodes, \(runs) runs × \(epochs) epochs: test accuracy \(format3("", am)) ± \(format3("", asd)) %, \(format3("", es * 1000)) ms/epoch")
         if common.json {
             print(JSONValue.object([

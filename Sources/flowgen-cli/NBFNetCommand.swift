@@ -8,7 +8,7 @@ import FlowGen
 /// protocol (`--split ncn`: 70/10/20, model selection by validation HR@100) or NBFNet's own (`--split random`:
 /// 85/5/10, one negative per positive, selection by validation AUROC). Prints HR@100, MRR, AUROC, AP.
 func runNBFNetLinkPrediction(common: CommonOptions, data: String?, runs: Int, epochs: Int, seed: UInt64,
-                             split: String, dimension: Int, layers: Int, batch: Int, lr: Float?,
+                             split: String, dimension: Int, layers: Int, batch: Int, lr: Float?, plot: String? = nil,
                              tune: (inout NBFNetTrainer.Configuration) -> Void = { _ in }) throws {
     guard split == "ncn" || split == "random" else { throw ValidationError("--split must be ncn or random") }
     guard runs >= 1, epochs >= 1 else { throw ValidationError("--runs and --epochs must be ≥ 1") }
@@ -43,6 +43,12 @@ func runNBFNetLinkPrediction(common: CommonOptions, data: String?, runs: Int, ep
     let (auroc, aurocStd) = meanAndStd(results.map(\.testAUROC))
     let (ap, apStd) = meanAndStd(results.map(\.testAveragePrecision))
     let (epochSeconds, _) = meanAndStd(results.map(\.epochSeconds))
+    if let plot {
+        let selection = split == "ncn" ? "validation HR@100 (%)" : "validation AUROC"
+        try writeRunCurves(plot, title: "NBFNet (\(split) split), \(runs) run\(runs == 1 ? "" : "s"): test AUROC \(format3("", auroc)), HR@100 \(format3("", hm))",
+                           panels: [CurvePanel(caption: "training loss", runs: results.map(\.lossHistory), logScale: true),
+                                    CurvePanel(caption: selection, runs: results.map { split == "ncn" ? $0.validationHitsHistory.map { $0 * 100 } : $0.validationAUROCHistory })])
+    }
     print("nbfnet (\(split) split) on \(graph.nodeCount) nodes / \(graph.edgeCount) edges, \(runs) runs × \(epochs) epochs: test HR@100 \(format3("", hm)) ± \(format3("", hs)), MRR \(format3("", mrr)), AUROC \(format3("", auroc)) ± \(format3("", aurocStd)), AP \(format3("", ap)) ± \(format3("", apStd)), \(format3("", epochSeconds)) s/epoch")
     if common.json {
         print(JSONValue.object([

@@ -47,6 +47,8 @@ public struct LinkRunResult: Sendable {
     public var epochSeconds: Double
     /// Test average precision at that epoch.
     public var testAP: Double = 0
+    /// Validation Hits@K after each epoch (epoch 1 first; empty for heuristics).
+    public var validationHistory: [Double] = []
 }
 
 /// Trains and evaluates a link predictor under the NCN protocol (`LinkSplit.ncn`): message passing on the
@@ -254,6 +256,7 @@ public final class LinkPredictor {
                                    testAUROC: 0, epochSeconds: 0)
         func record(epoch: Int) throws -> Bool {
             let v = try evaluate(positives: split.validationPositives, negatives: split.validationNegatives, k: k)
+            if epoch > 0 { result.validationHistory.append(v.hits) }
             guard epoch == 0 || v.hits > result.validationHits || result.bestEpoch == 0 else { return false }
             let t = try evaluate(positives: split.testPositives, negatives: split.testNegatives, k: k)
             result.bestEpoch = epoch; result.validationHits = v.hits

@@ -20,7 +20,10 @@ extension LinkPredictor {
     func fitNBFNet(_ trainer: NBFNetTrainer, split: LinkSplit, splitSeed: UInt64,
                    progress: ((Int, Int, Float) -> Bool)?) throws -> LinkRunResult {
         let r = try trainer.fit(split: split, progress: progress)
-        return LinkRunResult(seed: splitSeed, bestEpoch: r.bestEpoch, validationHits: r.validationHits, testHits: r.testHits,
-                             testMRR: r.testMRR, testAUROC: r.testAUROC, epochSeconds: r.epochSeconds)
+        var result = LinkRunResult(seed: splitSeed, bestEpoch: r.bestEpoch, validationHits: r.validationHits, testHits: r.testHits,
+                                   testMRR: r.testMRR, testAUROC: r.testAUROC, epochSeconds: r.epochSeconds)
+        result.testAP = r.testAveragePrecision
+        result.validationHistory = r.validationHitsHistory
+        return result
     }
 }

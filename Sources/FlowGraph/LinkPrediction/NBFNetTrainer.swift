@@ -48,6 +48,8 @@ public final class NBFNetTrainer {
         public var testAUROC = 0.0, testAveragePrecision = 0.0, testHits = 0.0, testMRR = 0.0
         /// Mean wall-clock seconds per training epoch (evaluation excluded).
         public var epochSeconds = 0.0
+        /// Per epoch (epoch 1 first): mean training loss, validation AUROC and validation Hits@K.
+        public var lossHistory: [Double] = [], validationAUROCHistory: [Double] = [], validationHitsHistory: [Double] = []
     }
 
     public let configuration: Configuration
@@ -152,6 +154,8 @@ public final class NBFNetTrainer {
             }
             seconds += monotonicSeconds() - start
             let v = try evaluate(positives: split.validationPositives, negatives: split.validationNegatives)
+            result.lossHistory.append(Double(lossSum / Float(Swift.max(steps, 1))))
+            result.validationAUROCHistory.append(v.auroc); result.validationHitsHistory.append(v.hits)
             let metric = c.selectByHits ? v.hits : v.auroc
             if result.bestEpoch == 0 || metric > (c.selectByHits ? result.validationHits : result.validationAUROC) {
                 let t = try evaluate(positives: split.testPositives, negatives: split.testNegatives)
