@@ -936,6 +936,19 @@ typedef struct fg_linkpred_params {
     uint32_t target_link_removal; /* NCN/NCNC: non-zero removes each batch's positives while training (default 1) */
     float input_dropout;          /* dropout on the input features, in [0, 1); negative = model default
                                      (GAE 0, NCN/NCNC 0.7) (default -1) */
+    /* NCN/NCNC settings (added later: callers built against the older, shorter struct keep the defaults).
+       The names in brackets are the NCN authors' command-line options. */
+    float hidden_dropout;         /* dropout after the input linear map [gnndp], in [0, 1); negative = 0.05 (default -1) */
+    float predictor_dropout;      /* dropout inside the score head [predp], in [0, 1); negative = 0.05 (default -1) */
+    float predictor_edge_dropout; /* adjacency entries dropped before common neighbours are taken while training
+                                     [preedp], in [0, 1); negative = 0.4 (default -1) */
+    float predictor_learning_rate;/* Adam step of the score head [prelr], > 0; 0 = 0.0024 (default 0) */
+    uint32_t custom_completion;   /* NCNC: non-zero uses completion[] below (default 0: s 4.3, o 2.8, alpha 1, pt 0.75) */
+    float completion[4];          /* NCNC recalibration s, o, alpha, pt [probscale, proboffset, alpha, pt]:
+                                     p' = alpha pt q / (pt q + 1 - q), q = sigmoid(s (p - o)); finite, alpha >= 0,
+                                     pt in (0, 1] */
+    uint32_t train_candidates;    /* NCNC: completion candidates per pair and side while training [trndeg]; 0 = all */
+    uint32_t test_candidates;     /* NCNC: the same while evaluating [tstdeg]; 0 = all (default 0) */
 } fg_linkpred_params;
 
 /** Default options (struct_size filled in). */

@@ -3,7 +3,10 @@ import FlowGen
 
 // fg_linkpred_* and fg_nodeclass_* (graph section of include/flowgen.h).
 
-let knownLinkPredParamsSizes = [MemoryLayout<fg_linkpred_params>.size]
+/// fg_linkpred_params before the NCN/NCNC fields were appended (the bytes up to `hidden_dropout`, rounded up to
+/// the struct's 8-byte alignment), and the current size.
+let linkPredParamsFirstFieldsBytes = MemoryLayout<fg_linkpred_params>.offset(of: \fg_linkpred_params.hidden_dropout) ?? 0
+let knownLinkPredParamsSizes = [(linkPredParamsFirstFieldsBytes + 7) / 8 * 8, MemoryLayout<fg_linkpred_params>.size]
 /// fg_linkpred_report without test_ap (48 bytes) and with it.
 let knownLinkPredReportSizes = [MemoryLayout<fg_linkpred_report>.offset(of: \fg_linkpred_report.test_ap)!,
                                 MemoryLayout<fg_linkpred_report>.size]
@@ -19,17 +22,24 @@ let gnnKindByCode: [GNNKind] = [.gcn, .sage, .gin, .gat]
 /// FG_JK_* codes in order (nil = none).
 let jumpingKnowledgeByCode: [JumpingKnowledge?] = [nil, .last, .concat, .max]
 
-/// Reads caller params of either known size: fields the caller's (older) layout lacks keep their defaults.
-/// The size is checked before anything beyond the first field is read.
-func readNodeClassParams(_ params: UnsafePointer<fg_nodeclass_params>?) throws -> fg_nodeclass_params {
-    var p = fg_nodeclass_default_params()
+/// Reads caller params of either known size over `defaults`: fields the caller's (older) layout lacks keep
+/// their defaults. The size is checked before anything beyond the first field is read.
+func readVersionedParams<P>(_ params: UnsafePointer<P>?, defaults: P, known: [Int], olderBytes: Int) throws -> P {
+    var p = defaults
     guard let params else { return p }
     let declared = UnsafeRawPointer(params).load(as: UInt32.self)
-    try checkStructSize(declared, known: knownNodeClassParamsSizes, name: "params")
-    let bytes = Int(declared) == MemoryLayout<fg_nodeclass_params>.size ? Int(declared) : nodeClassParamsFirstFieldsBytes
-    withUnsafeMutableBytes(of: &p) { dst in dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(params), count: bytes)) }
-    p.struct_size = UInt32(MemoryLayout<fg_nodeclass_params>.size)
+    try checkStructSize(declared, known: known, name: "params")
+    let bytes = Int(declared) == MemoryLayout<P>.size ? Int(declared) : olderBytes
+    withUnsafeMutableBytes(of: &p) { dst in
+        dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(params), count: bytes))
+        dst.storeBytes(of: UInt32(MemoryLayout<P>.size), as: UInt32.self)   // struct_size is the first field
+    }
     return p
+}
+
+func readNodeClassParams(_ params: UnsafePointer<fg_nodeclass_params>?) throws -> fg_nodeclass_params {
+    try readVersionedParams(params, defaults: fg_nodeclass_default_params(), known: knownNodeClassParamsSizes,
+                            olderBytes: nodeClassParamsFirstFieldsBytes)
 }
 
 @_cdecl("fg_linkpred_default_params")
@@ -48,6 +58,14 @@ public func fg_linkpred_default_params() -> fg_linkpred_params {
     p.seed = 0
     p.hits_k = UInt32(c.hitsK)
     p.target_link_removal = 1
+    p.hidden_dropout = -1
+    p.predictor_dropout = -1
+    p.predictor_edge_dropout = -1
+    p.predictor_learning_rate = 0
+    p.custom_completion = 0
+    p.completion = (c.completionScale, c.completionOffset, c.completionAlpha, c.completionPrior)
+    p.train_candidates = 0
+    p.test_candidates = 0
     return p
 }
 
@@ -63,8 +81,8 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
     return graphCall("fg_linkpred_create") {
         guard let out else { throw CAPIError.null("out") }
         let g = try graphBox(graph).graph
-        let p = params?.pointee ?? fg_linkpred_default_params()
-        try checkStructSize(p.struct_size, known: knownLinkPredParamsSizes, name: "params")
+        let p = try readVersionedParams(params, defaults: fg_linkpred_default_params(), known: knownLinkPredParamsSizes,
+                                        olderBytes: linkPredParamsFirstFieldsBytes)
         guard Int(p.model) < linkModelByCode.count, let model = linkModelByCode[Int(p.model)] else {
             throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.model = \(p.model) is not an FG_LINKPRED_* value")
         }
@@ -92,6 +110,7 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
         c.seed = p.seed
         c.hitsK = Int(p.hits_k)
         c.targetLinkRemoval = p.target_link_removal != 0
+        try applyNCNParams(p, to: &c)
         if c.model.isLearned {
             guard g.featureCount > 0 else { throw CAPIError.invalid("model \(c.model.rawValue) needs node features; the graph has none") }
             let (weights, overflow) = g.featureCount.multipliedReportingOverflow(by: c.hidden)
@@ -327,4 +346,30 @@ public func fg_nodeclass_predict(_ nc: OpaquePointer?, _ dst: UnsafeMutablePoint
         }
         try writeOutput(classifier.logits(), dst: dst, dstLength: dstLength, outLength: outLength)
     }
+}
+
+/// The NCN/NCNC fields of `p` (validated) over the model defaults in `c`.
+func applyNCNParams(_ p: fg_linkpred_params, to c: inout LinkPredictor.Configuration) throws {
+    for (name, value) in [("hidden_dropout", p.hidden_dropout), ("predictor_dropout", p.predictor_dropout),
+                          ("predictor_edge_dropout", p.predictor_edge_dropout)] {
+        guard value.isFinite, value < 1 else { throw CAPIError.invalid("params.\(name) must be < 1 (negative = model default), got \(value)") }
+    }
+    guard p.predictor_learning_rate.isFinite, p.predictor_learning_rate >= 0 else {
+        throw CAPIError.invalid("params.predictor_learning_rate must be finite and > 0 (0 = model default), got \(p.predictor_learning_rate)")
+    }
+    if p.hidden_dropout >= 0 { c.hiddenDropout = p.hidden_dropout }
+    if p.predictor_dropout >= 0 { c.predictorDropout = p.predictor_dropout }
+    if p.predictor_edge_dropout >= 0 { c.predictorEdgeDropout = p.predictor_edge_dropout }
+    if p.predictor_learning_rate > 0 { c.predictorLearningRateScale = p.predictor_learning_rate / c.learningRate }
+    if p.custom_completion != 0 {
+        let (s, o, alpha, pt) = p.completion
+        guard [s, o, alpha, pt].allSatisfy(\.isFinite), alpha >= 0, pt > 0, pt <= 1 else {
+            throw CAPIError.invalid("params.completion (s, o, alpha, pt) must be finite with alpha ≥ 0 and pt in (0, 1], got (\(s), \(o), \(alpha), \(pt))")
+        }
+        c.completionScale = s; c.completionOffset = o; c.completionAlpha = alpha; c.completionPrior = pt
+    }
+    guard p.train_candidates <= 1 << 20, p.test_candidates <= 1 << 20 else {
+        throw CAPIError.invalid("params.train_candidates and test_candidates must be ≤ 2^20 (0 = all)")
+    }
+    c.trainCandidateDegree = Int(p.train_candidates); c.testCandidateDegree = Int(p.test_candidates)
 }

@@ -110,7 +110,7 @@ public final class LinkPredictor {
                 predictorEdgeDropout = 0.4; predictorLearningRateScale = 0.0024 / 0.0043
             }
             if model == .nbfnet {   // NBFNet's Cora recipe: 6 layers of 32, Adam 5e-3, 20 epochs
-                hidden = 32; layers = 6; learningRate = 5e-3; batchSize = 32; epochs = 20
+                hidden = 32; layers = 6; learningRate = 5e-3; batchSize = 64; epochs = 20
             }
         }
     }

@@ -55,6 +55,14 @@ class LinkPredParams(Structure):
         ("hits_k", c_uint32),
         ("target_link_removal", c_uint32),
         ("input_dropout", c_float),
+        ("hidden_dropout", c_float),
+        ("predictor_dropout", c_float),
+        ("predictor_edge_dropout", c_float),
+        ("predictor_learning_rate", c_float),
+        ("custom_completion", c_uint32),
+        ("completion", c_float * 4),
+        ("train_candidates", c_uint32),
+        ("test_candidates", c_uint32),
     ]
 
 

@@ -224,7 +224,10 @@ class LinkPredictor(NativeHandle):
     Keyword options left as None take the library defaults (fg_linkpred_default_params): hidden 256,
     layers 0 (model default: GAE 2, NCN/NCNC 1), learning_rate 0 (model default: GAE 0.01, NCN/NCNC 0.0043), dropout 0.3,
     input_dropout -1 (model default: GAE 0, NCN/NCNC 0.7), epochs 100, batch_size 1152, seed 0, hits_k 100,
-    target_link_removal True. For ``model="nbfnet"`` (no node features needed) unset hidden, epochs and
+    target_link_removal True. NCN/NCNC settings (None = the authors' Cora values): hidden_dropout 0.05 (gnndp),
+    predictor_dropout 0.05 (predp), predictor_edge_dropout 0.4 (preedp), predictor_learning_rate 0.0024 (prelr),
+    completion (s, o, alpha, pt) = (4.3, 2.8, 1, 0.75) for NCNC's recalibration, train_candidates /
+    test_candidates 0 (all NCNC completion candidates). For ``model="nbfnet"`` (no node features needed) unset hidden, epochs and
     batch_size take NBFNet's Cora recipe instead: 32, 20 and 64 (layers 0 = 6, learning_rate 0 = 5e-3).
     """
 
@@ -236,7 +239,8 @@ class LinkPredictor(NativeHandle):
 
     def __init__(self, graph, model="cn", *, hidden=None, layers=None, learning_rate=None, dropout=None,
                  epochs=None, batch_size=None, seed=None, hits_k=None, target_link_removal=None,
-                 input_dropout=None):
+                 input_dropout=None, hidden_dropout=None, predictor_dropout=None, predictor_edge_dropout=None,
+                 predictor_learning_rate=None, completion=None, train_candidates=None, test_candidates=None):
         if not isinstance(graph, Graph):
             raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "graph must be a flowgen.Graph; got %r" % (graph,))
         lib = get_lib()
@@ -247,9 +251,22 @@ class LinkPredictor(NativeHandle):
             epochs = self._NBFNET_DEFAULTS["epochs"] if epochs is None else epochs
             batch_size = self._NBFNET_DEFAULTS["batch_size"] if batch_size is None else batch_size
         for name, value, bits in (("hidden", hidden, 32), ("layers", layers, 32), ("epochs", epochs, 32),
-                                  ("batch_size", batch_size, 32), ("seed", seed, 64), ("hits_k", hits_k, 32)):
+                                  ("batch_size", batch_size, 32), ("seed", seed, 64), ("hits_k", hits_k, 32),
+                                  ("train_candidates", train_candidates, 32), ("test_candidates", test_candidates, 32)):
             if value is not None:
                 setattr(params, name, _index(name, value, bits))
+        for name, value in (("hidden_dropout", hidden_dropout), ("predictor_dropout", predictor_dropout),
+                            ("predictor_edge_dropout", predictor_edge_dropout),
+                            ("predictor_learning_rate", predictor_learning_rate)):
+            if value is not None:
+                setattr(params, name, float(value))
+        if completion is not None:
+            values = [float(v) for v in completion]
+            if len(values) != 4:
+                raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT,
+                                           "completion must be four numbers (s, o, alpha, pt); got %r" % (completion,))
+            params.custom_completion = 1
+            params.completion[:] = values
         if learning_rate is not None:
             params.learning_rate = float(learning_rate)
         if dropout is not None:

@@ -98,3 +98,63 @@ def test_raw_ap_save_load_statuses(lib, cora, tmp_path):
         assert lib.fg_linkpred_fit(h, 0, S._ProgressFn(0), None, ctypes.byref(report)) == C.OK
         assert report.test_ap == -7.0 and report.test_hits > 0.2
     assert S.LINKPRED_MODELS["ncnc"] == S.LINKPRED_NCNC == 5
+
+
+def test_ncn_settings_reach_the_model(cora):
+    """The NCN/NCNC fields of fg_linkpred_params: the authors' values given explicitly train the same model as
+    the defaults; another recalibration changes NCNC's scores; the pre-NCN-fields struct size still works."""
+    pairs = cora.edges()[:50]
+    common = dict(hidden=16, epochs=1, seed=1)
+    with flowgen.LinkPredictor(cora, model="ncnc", **common) as lp:
+        lp.fit(split_seed=1)
+        default = lp.score(pairs)
+    explicit = dict(hidden_dropout=0.05, predictor_dropout=0.05, predictor_edge_dropout=0.4,
+                    predictor_learning_rate=0.0024, completion=(4.3, 2.8, 1.0, 0.75), train_candidates=0,
+                    test_candidates=0)
+    with flowgen.LinkPredictor(cora, model="ncnc", **common, **explicit) as lp:
+        lp.fit(split_seed=1)
+        assert np.array_equal(lp.score(pairs), default)
+    with flowgen.LinkPredictor(cora, model="ncnc", **common, completion=(1.0, 0.0, 0.5, 0.5)) as lp:
+        lp.fit(split_seed=1)
+        assert not np.allclose(lp.score(pairs), default)
+    with flowgen.LinkPredictor(cora, model="ncn", **common, predictor_edge_dropout=0.0, hidden_dropout=0.0) as lp:
+        lp.fit(split_seed=1)
+        assert not np.allclose(lp.score(pairs), default)
+    lib = flowgen._lib.get_lib()
+    out = ctypes.c_void_p()
+    with cora._use() as g:
+        old = lib.fg_linkpred_default_params()
+        old.struct_size = (S.LinkPredParams.hidden_dropout.offset + 7) // 8 * 8
+        old.hidden_dropout = 5.0  # beyond the declared size: must not be read
+        assert lib.fg_linkpred_create(g, ctypes.byref(old), ctypes.byref(out)) == C.OK and out.value
+        lib.fg_linkpred_free(out)
+
+
+def test_ncn_settings_misuse(cora):
+    lib = flowgen._lib.get_lib()
+    out = ctypes.c_void_p()
+    nan, inf = float("nan"), float("inf")
+    with cora._use() as g:
+        for field, value in (("hidden_dropout", 1.0), ("predictor_dropout", nan), ("predictor_edge_dropout", inf),
+                             ("predictor_learning_rate", -1.0), ("predictor_learning_rate", nan),
+                             ("train_candidates", 1 << 21), ("test_candidates", 1 << 21)):
+            bad = lib.fg_linkpred_default_params()
+            bad.model = S.LINKPRED_NCNC
+            setattr(bad, field, value)
+            assert lib.fg_linkpred_create(g, ctypes.byref(bad), ctypes.byref(out)) == C.ERR_INVALID_ARGUMENT, field
+            assert not out.value and field in lib.fg_last_error().decode()
+        for completion in ((4.3, 2.8, 1.0, 0.0), (4.3, 2.8, 1.0, 1.5), (4.3, 2.8, -1.0, 0.75), (nan, 2.8, 1.0, 0.75)):
+            bad = lib.fg_linkpred_default_params()
+            bad.model, bad.custom_completion = S.LINKPRED_NCNC, 1
+            bad.completion[:] = completion
+            assert lib.fg_linkpred_create(g, ctypes.byref(bad), ctypes.byref(out)) == C.ERR_INVALID_ARGUMENT, completion
+            assert "completion" in lib.fg_last_error().decode()
+        # Without custom_completion the array is ignored.
+        ignored = lib.fg_linkpred_default_params()
+        ignored.model = S.LINKPRED_NCNC
+        ignored.completion[:] = (nan, nan, nan, nan)
+        assert lib.fg_linkpred_create(g, ctypes.byref(ignored), ctypes.byref(out)) == C.OK
+        lib.fg_linkpred_free(out)
+    with pytest.raises(FlowgenError) as info:
+        flowgen.LinkPredictor(cora, model="ncnc", completion=(1.0, 2.0))
+    assert info.value.status == C.ERR_INVALID_ARGUMENT
