@@ -548,8 +548,9 @@ fg_gfn_replay_params fg_gfn_replay_default_params(void);
 
 /** Sets (replacing any previous buffer, which is emptied) or, with capacity 0 or replay NULL, removes
  *  the replay buffer used by fg_gfn_train. Losses on replayed trajectories always use the current
- *  policy's log-probabilities (recomputed each step). The buffer and its options are not saved by
- *  fg_gfn_save. Errors: FG_ERR_NULL_ARGUMENT (gfn), FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (kind),
+ *  policy's log-probabilities (recomputed each step). fg_gfn_save keeps the buffer, its options and
+ *  contents (each item as its action path from s0, checked step by step when loaded), so a loaded
+ *  trainer continues exactly as the saved one would have. Errors: FG_ERR_NULL_ARGUMENT (gfn), FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (kind),
  *  FG_ERR_INVALID_ARGUMENT (capacity > 2^24, ratio outside [0, 1), or a buffer requested while truncated
  *  rollouts are on: see fg_gfn_set_max_rollout_steps). */
 fg_status fg_gfn_set_replay(fg_gfn *gfn, const fg_gfn_replay_params *replay);

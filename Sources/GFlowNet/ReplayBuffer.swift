@@ -54,7 +54,7 @@ struct StoredTrajectory {
 
 /// A replay buffer of a `GFlowNetTrainer` (set `trainer.replay`). Losses on replayed trajectories
 /// always use the current policy's log-probabilities (they are recomputed; nothing stale is stored).
-/// The contents are not checkpointed.
+/// Saved and restored with the trainer's checkpoint (ReplayBuffer+Checkpoint.swift).
 public final class ReplayBuffer {
     public let configuration: ReplayConfiguration
     struct Contents {

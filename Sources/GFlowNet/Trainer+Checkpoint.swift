@@ -8,7 +8,8 @@ import FlowNN
 /// height, rewards as IEEE-754 bit patterns; or "bitseq", "ising", "set": see EnvironmentCheckpoint.swift),
 /// the configuration, step, trajectories, modes found, the
 /// ZVar log Z estimate, the generator state, "flowgen.max_rollout_steps" with the truncated rollouts in
-/// flight ("flowgen.rollouts_in_flight": action paths from s₀; both optional, absent = 0 / none) and "flowgen.reward" ("builtin", or "callback" for a
+/// flight ("flowgen.rollouts_in_flight": action paths from s₀; both optional, absent = 0 / none), the replay
+/// buffer if any (ReplayBuffer+Checkpoint.swift; optional) and "flowgen.reward" ("builtin", or "callback" for a
 /// `CustomRewardEnvironment` over a HyperGrid, whose reward function must be supplied again when
 /// loading).
 extension GFlowNetTrainer {
@@ -55,6 +56,9 @@ extension GFlowNetTrainer {
             "flowgen.rollouts_in_flight": inFlightText,
         ]
         for (key, value) in envFields { metadata["flowgen." + key] = value }
+        let replayed = replayCheckpoint()
+        metadata.merge(replayed.metadata) { _, new in new }
+        tensors += replayed.tensors
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
     }
 
@@ -143,7 +147,7 @@ extension GFlowNetTrainer {
         if let problem = trainer.optimizer.loadStateTensors(slots, stepCount: step) {
             throw FlowIOError.corrupt("checkpoint \(problem)")
         }
-        if let problem = trainer.restoreInFlight(meta["flowgen.rollouts_in_flight"] ?? "") {
+        if let problem = trainer.restoreInFlight(meta["flowgen.rollouts_in_flight"] ?? "") ?? trainer.restoreReplay(from: file) {
             throw FlowIOError.corrupt("checkpoint \(problem)")
         }
         trainer.rng = savedRNG

@@ -82,25 +82,23 @@ extension GFlowNetTrainer {
     /// checked against the forward mask. Returns a problem description, or nil.
     func restoreInFlight(_ text: String) -> String? {
         guard !text.isEmpty else { inFlight = RolloutsInFlight(); return nil }
-        let env = environment, a = env.actionCount
+        let env = environment
         let parts = text.split(separator: ";", omittingEmptySubsequences: false)
         guard configuration.maxRolloutSteps > 0, parts.count <= configuration.batchSize else {
             return "rollouts in flight do not fit the configuration"
         }
         var restored = RolloutsInFlight()
         for part in parts {
-            var state = env.initialState
             var path: [Int] = []
             for item in part.split(separator: ",") {
-                guard let action = Int(item), action >= 0, action < a - 1, path.count < env.maxTrajectoryLength - 1,
-                      env.forwardMask(state, count: 1)[action] else {
-                    return "rollouts in flight are invalid"
-                }
-                state = env.step(state, actions: [action], count: 1)
+                guard let action = Int(item) else { return "rollouts in flight are invalid" }
                 path.append(action)
             }
+            guard path.count <= env.maxTrajectoryLength - 1, let states = statesAlong(path[...], exitLast: false) else {
+                return "rollouts in flight are invalid"
+            }
             restored.paths.append(path)
-            restored.states += state
+            restored.states += states.suffix(env.stateDimension)
         }
         inFlight = restored
         return nil

@@ -100,7 +100,7 @@ public final class GFlowNetTrainer {
     public private(set) var lossHistory: [Float] = []
     /// ZVar's log Z estimate (−mean ζ) of the last batch.
     public private(set) var lastLogZEstimate = 0.0
-    /// Optional replay buffer mixed into every training batch (see `ReplayBuffer`; not checkpointed).
+    /// Optional replay buffer mixed into every training batch (see `ReplayBuffer`; kept in checkpoints).
     public var replay: ReplayBuffer?
     /// Truncated rollouts still running (continued by the next training step; checkpointed).
     var inFlight = RolloutsInFlight()
