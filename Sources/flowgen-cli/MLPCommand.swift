@@ -17,6 +17,7 @@ struct MLPDemo: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Optimizer steps per task.") var steps: Int = 2000
     @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "Write an SVG of both training-loss curves.") var plot: String?
 
     func run() throws {
         var rng = RandomGenerator(seed: seed)
@@ -31,7 +32,9 @@ struct MLPDemo: ParsableCommand {
         let initialLoss = regression.evaluate(x: x, y: y).loss
         var bar = ProgressBar("regression", total: steps)
         let t0 = now()
+        var regressionLosses: [Double] = [], classificationLosses: [Double] = []
         let finalLoss = try regression.fit(x: x, y: y, steps: steps) { s, _, loss in
+            regressionLosses.append(Double(loss))
             bar.update(s, detail: "loss \(loss)"); return true
         }
         let regressionSeconds = now() - t0
@@ -43,12 +46,21 @@ struct MLPDemo: ParsableCommand {
         let classifier = SupervisedMLP(cconfig)
         var cbar = ProgressBar("classification", total: steps)
         let t1 = now()
-        try classifier.fit(x: sx, y: sy, steps: steps) { s, _, loss in cbar.update(s, detail: "loss \(loss)"); return true }
+        try classifier.fit(x: sx, y: sy, steps: steps) { s, _, loss in
+            classificationLosses.append(Double(loss))
+            cbar.update(s, detail: "loss \(loss)"); return true
+        }
         let classificationSeconds = now() - t1
         let (closs, accuracy) = classifier.evaluate(x: sx, y: sy)
 
         print("regression  y = sin(3a) + b²: MSE \(initialLoss) → \(finalLoss) after \(steps) Adam steps (\(format3("", regressionSeconds)) s)")
         print("two spirals: cross-entropy \(closs), training accuracy \(format3("", Double(accuracy) * 100))% (\(format3("", classificationSeconds)) s)")
+        if let plot {
+            try writeRunCurves(plot, title: "MLP demo: regression MSE \(significant3(Double(finalLoss))), two spirals accuracy \(format3("", Double(accuracy) * 100)) %",
+                               panels: [CurvePanel(caption: "regression MSE per step", runs: [regressionLosses], logScale: true),
+                                        CurvePanel(caption: "two-spirals cross-entropy per step", runs: [classificationLosses], logScale: true)],
+                               xLabel: "steps")
+        }
         if common.json {
             print(JSONValue.object([
                 ("regression_initial_mse", .number(Double(initialLoss))), ("regression_final_mse", .number(Double(finalLoss))),

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import FlowGen
 
-/// One panel of `runCurvesSVG`: a caption and one curve per run (a value per epoch, epoch 1 first).
+/// One panel of `runCurvesSVG`: a caption and one curve per run (a value per epoch or step, the first first).
 struct CurvePanel {
     var caption: String
     var runs: [[Double]]
@@ -13,7 +13,7 @@ struct CurvePanel {
 
 /// An SVG of per-epoch curves, the panels side by side, one line per run (colours cycle), each panel with
 /// its value range and epoch count: what a person reads off a multi-run training log at a glance.
-func runCurvesSVG(title: String, panels: [CurvePanel]) -> String {
+func runCurvesSVG(title: String, panels: [CurvePanel], xLabel: String = "epochs") -> String {
     let panelWidth = 440.0, panelHeight = 260.0, left = 30.0, top = 60.0, gap = 40.0
     let width = left + Double(panels.count) * (panelWidth + gap)
     let colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -39,16 +39,24 @@ func runCurvesSVG(title: String, panels: [CurvePanel]) -> String {
             let marker = curve.count == 1 ? "<circle cx=\(q(x0 + panelWidth / 2)) cy=\(q(top + panelHeight * (1 - (curve[0] - lo) / (hi - lo)))) r=\"3\" fill=\"\(colors[r % colors.count])\"/>\n" : ""
             s += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(colors[r % colors.count])\" stroke-width=\"1.5\"/>\n" + marker
         }
-        let label = { (v: Double) in format3("", panel.logScale ? pow(10, v) : v) }
+        let label = { (v: Double) in significant3(panel.logScale ? pow(10, v) : v) }
         s += "<text x=\(q(x0 + 4)) y=\(q(top + 14))>\(label(hi))</text>\n"
         s += "<text x=\(q(x0 + 4)) y=\(q(top + panelHeight - 4))>\(label(lo))</text>\n"
-        s += "<text x=\(q(x0 + panelWidth - 150)) y=\(q(top + panelHeight + 18))>epochs 1 … \(epochs), \(curves.count) run\(curves.count == 1 ? "" : "s")</text>\n"
+        s += "<text x=\(q(x0 + panelWidth - 150)) y=\(q(top + panelHeight + 18))>\(xLabel) 1 … \(epochs)\(curves.count == 1 ? "" : ", \(curves.count) runs")</text>\n"
     }
     return s + "</svg>\n"
 }
 
 /// Writes `svg` to `path` atomically and says so on stderr.
-func writeRunCurves(_ path: String, title: String, panels: [CurvePanel]) throws {
-    try writeFileAtomically(path, bytes: Array(runCurvesSVG(title: title, panels: panels).utf8))
+func writeRunCurves(_ path: String, title: String, panels: [CurvePanel], xLabel: String = "epochs") throws {
+    try writeFileAtomically(path, bytes: Array(runCurvesSVG(title: title, panels: panels, xLabel: xLabel).utf8))
     fputsErr("wrote \(path)\n")
+}
+
+/// `v` with three significant digits (6.02e-05, 0.0215, 89.7, 1.23e+04).
+func significant3(_ v: Double) -> String {
+    guard v.isFinite, v != 0 else { return "\(v)" }
+    var buffer = [CChar](repeating: 0, count: 32)
+    _ = withVaList([v]) { vsnprintf(&buffer, buffer.count, "%.3g", $0) }
+    return String(cString: buffer)
 }
