@@ -41,8 +41,8 @@ demo)
         --steps 2000 --batch 256 --seed 42 --plot out/fm_8gaussians.svg
     step "link prediction on the bundled Cora (NCN protocol, strict HR@100): CN over 10 splits, NCN on one"
     .build/release/flowgen linkpred --model cn --runs 10
-    .build/release/flowgen linkpred --model ncn --runs 1 --epochs 100
-    echo "plots written to out/ (mlp_loss.svg, gfn_hypergrid.svg, fm_8gaussians.svg)" >&2
+    .build/release/flowgen linkpred --model ncn --runs 1 --epochs 100 --plot out/linkpred_ncn.svg
+    echo "plots written to out/ (mlp_loss.svg, gfn_hypergrid.svg, fm_8gaussians.svg, linkpred_ncn.svg)" >&2
     ;;
 test)
     start=$(date +%s)
