@@ -519,12 +519,22 @@ fg_gfn_env fg_gfn_env_default(void);
 /** Creates a GFlowNet on a user environment. params gives the objective and training options
  *  (params->env, ndim, height, r0, r1, r2 are ignored but must hold valid values, as the defaults
  *  do; params may be NULL). With n_states > 0 the enumeration is read and checked at once (distinct
- *  states, s0 listed, every transition leads to a listed state later in the list). Such GFlowNets
- *  cannot be saved (fg_gfn_save gives FG_ERR_INVALID_ARGUMENT). The caller owns *out (fg_gfn_free).
+ *  states, s0 listed, every transition leads to a listed state later in the list). fg_gfn_save
+ *  records the environment's shape only; load such files with fg_gfn_load_with_env. The caller owns
+ *  *out (fg_gfn_free).
  *  Errors: as fg_gfn_create; FG_ERR_NULL_ARGUMENT (env, a required callback or initial_state),
  *  FG_ERR_STRUCT_SIZE, FG_ERR_INVALID_ARGUMENT (a size outside its range, a bad enumeration),
  *  FG_ERR_CALLBACK (a callback failed during the checks); *out is NULL on failure. */
 fg_status fg_gfn_create_with_env(const fg_gfn_params *params, const fg_gfn_env *env, fg_gfn **out);
+
+/** Loads a checkpoint that fg_gfn_save wrote for a GFlowNet on a user environment, with the same
+ *  callbacks again: env must have the saved shape (state_dim, n_actions, encoding_dim, max_length,
+ *  n_states, initial_state); its enumeration is re-checked as by fg_gfn_create_with_env, and replayed
+ *  trajectories or rollouts in flight are re-walked through its callbacks. The caller owns *out.
+ *  Errors: as fg_gfn_load; FG_ERR_NULL_ARGUMENT (env or a required callback), FG_ERR_STRUCT_SIZE,
+ *  FG_ERR_INVALID_ARGUMENT (a shape that differs from the checkpoint's, or a file of a built-in
+ *  environment: use fg_gfn_load), FG_ERR_CALLBACK; *out is NULL on failure. */
+fg_status fg_gfn_load_with_env(const char *path, const fg_gfn_env *env, fg_gfn **out);
 /* Replay buffers. */
 #define FG_GFN_REPLAY_TRAJECTORY   0  /* whole trajectories, drawn uniformly, FIFO when full */
 #define FG_GFN_REPLAY_BACKWARD     1  /* terminal states, re-expanded into trajectories with the current

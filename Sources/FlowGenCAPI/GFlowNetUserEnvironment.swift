@@ -135,3 +135,20 @@ public func fg_gfn_create_with_env(_ params: UnsafePointer<fg_gfn_params>?, _ en
         out.pointee = boxGFN(GFlowNetTrainer(environment: environment, configuration: config))
     }
 }
+
+@_cdecl("fg_gfn_load_with_env")
+public func fg_gfn_load_with_env(_ path: UnsafePointer<CChar>?, _ env: UnsafePointer<fg_gfn_env>?,
+                                 _ out: UnsafeMutablePointer<OpaquePointer?>?) -> fg_status {
+    out?.pointee = nil
+    return gfnCall("fg_gfn_load_with_env") {
+        guard let out else { throw CAPIError.null("out") }
+        guard env != nil else { throw CAPIError.null("env") }
+        let file = try pathArgument(path)
+        // The smallest network for the environment's own limits; the checkpoint's sizes are checked on restore.
+        var lenient = GFlowNetTrainer.Configuration()
+        lenient.hiddenWidth = 1; lenient.hiddenLayers = 1; lenient.batchSize = 1
+        let environment = try callbackEnvironment(env, config: lenient, requireReward: true)
+        try environment.throwIfFailed()
+        out.pointee = boxGFN(try GFlowNetTrainer.load(from: file, environment: environment))
+    }
+}

@@ -25,8 +25,10 @@ extension GFlowNetTrainer {
                          "r0": String(grid.r0.bitPattern), "r1": String(grid.r1.bitPattern), "r2": String(grid.r2.bitPattern)]
         } else if let fields = ZooCheckpoint.fields(of: base) {
             envFields = fields
+        } else if let user = base as? CallbackEnvironment {
+            envFields = user.checkpointFields
         } else {
-            throw FlowIOError.invalid("only GFlowNets on built-in environments can be saved")
+            throw FlowIOError.invalid("only GFlowNets on built-in or callback environments can be saved")
         }
         let c = configuration
         var tensors = estimator.stateDict().map { ("estimator.\($0.name)", $0.tensor) }
@@ -64,9 +66,10 @@ extension GFlowNetTrainer {
 
     /// Rebuilds a trainer from `checkpoint()`'s output; every field is checked and problems are
     /// reported as `FlowIOError.corrupt`. A checkpoint of a user-reward run needs `logReward` (and a
-    /// built-in one must not get it): otherwise `FlowIOError.invalid`.
-    public static func restore(from file: SafeTensorsFile,
-                               logReward: (([Int32], Int) throws -> [Double])? = nil) throws -> GFlowNetTrainer {
+    /// built-in one must not get it), one of a run on a `CallbackEnvironment` needs an `environment` of the
+    /// same shape (dimensions, actions, encoding, length limit, state count, s₀): otherwise `FlowIOError.invalid`.
+    public static func restore(from file: SafeTensorsFile, logReward: (([Int32], Int) throws -> [Double])? = nil,
+                               environment user: CallbackEnvironment? = nil) throws -> GFlowNetTrainer {
         let meta = file.metadata
         let fields = CheckpointMetadata(file)
         func double(_ key: String) throws -> Double { Double(bitPattern: try fields.integer(key, as: UInt64.self)) }
@@ -83,8 +86,16 @@ extension GFlowNetTrainer {
         if reward == "builtin" && logReward != nil {
             throw FlowIOError.invalid("the checkpoint uses the built-in HyperGrid reward; load it without a reward function")
         }
+        if (envKind == CallbackEnvironment.checkpointKind) != (user != nil) {
+            throw FlowIOError.invalid(user == nil
+                ? "the checkpoint was trained on a user environment; load it with that environment (fg_gfn_load_with_env)"
+                : "the checkpoint holds a built-in '\(envKind)' environment; load it without an environment")
+        }
         let base: DiscreteEnvironment
-        if envKind == "hypergrid" {
+        if let user {
+            if let mismatch = user.checkpointMismatch(fields) { throw FlowIOError.invalid("the environment does not match the checkpoint: \(mismatch)") }
+            base = user
+        } else if envKind == "hypergrid" {
             let ndim = try fields.integer("ndim", as: Int.self), height = try fields.integer("height", as: Int.self)
             let r0 = try double("r0"), r1 = try double("r1"), r2 = try double("r2")
             guard ndim >= 1, ndim <= 1024, height >= 2, height <= 1 << 16,
@@ -150,6 +161,7 @@ extension GFlowNetTrainer {
         if let problem = trainer.restoreInFlight(meta["flowgen.rollouts_in_flight"] ?? "") ?? trainer.restoreReplay(from: file) {
             throw FlowIOError.corrupt("checkpoint \(problem)")
         }
+        if let user { try user.throwIfFailed() }
         trainer.rng = savedRNG
         trainer.restoreCounters(trajectories: trajectories, modes: modes, logZEstimate: estimate)
         return trainer
@@ -158,9 +170,9 @@ extension GFlowNetTrainer {
     /// Writes the checkpoint atomically (temporary file + rename).
     public func save(to path: String) throws { try checkpoint().write(path) }
 
-    /// Loads a checkpoint written by `save(to:)`.
-    public static func load(from path: String,
-                            logReward: (([Int32], Int) throws -> [Double])? = nil) throws -> GFlowNetTrainer {
-        try restore(from: SafeTensorsFile.read(path), logReward: logReward)
+    /// Loads a checkpoint written by `save(to:)` (see `restore(from:logReward:environment:)`).
+    public static func load(from path: String, logReward: (([Int32], Int) throws -> [Double])? = nil,
+                            environment: CallbackEnvironment? = nil) throws -> GFlowNetTrainer {
+        try restore(from: SafeTensorsFile.read(path), logReward: logReward, environment: environment)
     }
 }

@@ -127,4 +127,36 @@ final class CallbackEnvironmentTests: XCTestCase {
         }
         XCTAssertEqual(t2.step, 0)
     }
+
+    /// A trainer on a callback environment is saved with the environment's shape and loaded with the same
+    /// callbacks (continuing bit-for-bit, replay included); loading without them, with another shape, or a
+    /// built-in checkpoint with them is refused.
+    func testCallbackEnvironmentCheckpoint() throws {
+        let grid = HyperGrid(ndim: 2, height: 6)
+        let trainer = GFlowNetTrainer(environment: try userGrid(grid), configuration: config(.trajectoryBalance))
+        trainer.replay = ReplayBuffer(ReplayConfiguration(kind: .backward, capacity: 30))
+        try trainer.train(trajectories: 96)
+        let file = try trainer.checkpoint()
+        XCTAssertEqual(file.metadata["flowgen.env"], "user")
+        XCTAssertThrowsError(try GFlowNetTrainer.restore(from: file)) { error in
+            guard case FlowIOError.invalid = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try GFlowNetTrainer.restore(from: file, environment: try userGrid(HyperGrid(ndim: 2, height: 5)))) { error in
+            guard case FlowIOError.invalid(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("does not match"), message)
+        }
+        let builtIn = try GFlowNetTrainer(environment: grid, configuration: config(.trajectoryBalance)).checkpoint()
+        XCTAssertThrowsError(try GFlowNetTrainer.restore(from: builtIn, environment: try userGrid(grid)))
+        let loaded = try GFlowNetTrainer.restore(from: file, environment: try userGrid(grid))
+        XCTAssertEqual(loaded.replay?.storedLogRewards, trainer.replay?.storedLogRewards)
+        try trainer.train(trajectories: 64)
+        try loaded.train(trajectories: 64)
+        XCTAssertEqual(loaded.lossHistory.suffix(4), trainer.lossHistory.suffix(4))
+        XCTAssertEqual(try loaded.exactDistribution(), try trainer.exactDistribution())
+        // A callback failing while the buffer is re-walked is a clean error.
+        let probe = Probe()
+        let failing = try userGrid(grid, probe: probe)
+        probe.failAt = ("forward_mask", 0)
+        XCTAssertThrowsError(try GFlowNetTrainer.restore(from: file, environment: failing))
+    }
 }

@@ -1,7 +1,7 @@
 """ctypes signatures of the GFlowNet API extensions of include/flowgen.h (the "GFlowNet API
 extensions" sub-block: external-policy losses, user environments, replay). Merged into
 flowgen._sig_gfn.SIGNATURES."""
-from ctypes import CFUNCTYPE, POINTER, Structure, c_double, c_float, c_size_t, c_uint8, c_uint32, c_uint64, c_int32, c_void_p
+from ctypes import CFUNCTYPE, POINTER, Structure, c_double, c_float, c_char_p, c_size_t, c_uint8, c_uint32, c_uint64, c_int32, c_void_p
 
 # _sig_gfn imports this module at its end, after GFNParams / LogRewardFn exist (flowgen/__init__
 # always loads _sig_gfn first).
@@ -109,6 +109,7 @@ SIGNATURES = {
     "fg_gfn_cond_target_distribution": (_status, [c_void_p, _float_p, _float_p, c_size_t, POINTER(c_size_t)]),
     "fg_gfn_cond_log_z": (_status, [c_void_p, _float_p, _float_p, POINTER(c_double)]),
     "fg_gfn_create_with_env": (_status, [POINTER(GFNParams), POINTER(EnvTable), POINTER(c_void_p)]),
+    "fg_gfn_load_with_env": (_status, [c_char_p, POINTER(EnvTable), POINTER(c_void_p)]),
     "fg_gfn_external_loss": (_status, [POINTER(ExternalBatch), _float_p, _float_p, _float_p, _float_p, c_size_t,
                                        _float_p]),
 }

@@ -107,9 +107,15 @@ class GFlowNet(NativeHandle):
                 raise
 
     @classmethod
-    def load(cls, path, log_reward=None):
+    def load(cls, path, log_reward=None, env=None):
         """A GFlowNet read from a checkpoint written by save() (continues training exactly). A
-        GFlowNet trained with ``log_reward`` must be loaded with that function again."""
+        GFlowNet trained with ``log_reward`` must be loaded with that function again, one trained on a
+        user environment (``flowgen.gfn_env``) with that environment (``env``)."""
+        if env is not None:
+            if log_reward is not None:
+                raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "give log_reward or env, not both")
+            from .gfn_env import load_gflownet
+            return load_gflownet(path, env)
         lib = get_lib()
         model = cls.__new__(cls)
         model._init_handle()

@@ -34,9 +34,9 @@ from ._sig_gfn_api import AllStatesFn, EncodeFn, MaskFn, StepFn
 from ._sig_gfn import LogRewardFn
 from .errors import InternalError, InvalidArgumentError
 from .gfn import GFlowNet
-from .mlp import _enum, _real, _unsigned
+from .mlp import _encode_path, _enum, _real, _unsigned
 
-__all__ = ["Environment", "gflownet"]
+__all__ = ["Environment", "gflownet", "load_gflownet"]
 
 _REQUIRED = ("forward_mask", "backward_mask", "step", "backward_step", "log_reward", "encode")
 _SIZES = ("state_dim", "n_actions", "encoding_dim", "max_length")
@@ -171,21 +171,36 @@ def gflownet(environment, **options):
 
     options: any fg_gfn_params field by name — loss ("tb", "db", "subtb", "fm", "zvar"), lambda_,
     batch_size, hidden_width, hidden_layers, learning_rate, log_z_learning_rate, epsilon,
-    temperature, uniform_pb, seed. Such GFlowNets cannot be saved.
+    temperature, uniform_pb, seed. save() keeps the environment's shape only: load such a file with
+    :func:`load_gflownet` and the same environment.
     """
+    params = _params(options)
+    return _on_environment(environment, "fg_gfn_create_with_env",
+                           lambda lib, table, out: lib.fg_gfn_create_with_env(ctypes.byref(params), ctypes.byref(table), out))
+
+
+def load_gflownet(path, environment):
+    """A :class:`flowgen.GFlowNet` read from a checkpoint that save() wrote for a GFlowNet on a user
+    environment, with that environment again (its shape must match the file's). Continues training
+    exactly as the saved one would have."""
+    encoded = _encode_path(path)
+    return _on_environment(environment, "fg_gfn_load_with_env",
+                           lambda lib, table, out: lib.fg_gfn_load_with_env(encoded, ctypes.byref(table), out))
+
+
+def _on_environment(environment, name, call):
+    """A GFlowNet handle made by ``call(lib, table, out)`` over the callback table of ``environment``."""
     env = _check_environment(environment)
     lib = get_lib()
-    params = _params(options)
     model = GFlowNet.__new__(GFlowNet)
     model._init_handle()
     model._reward_errors = []
     model._reward_callback = None
     table, keep = _env_table(env, model._reward_errors)
     out = ctypes.c_void_p()
-    status = lib.fg_gfn_create_with_env(ctypes.byref(params), ctypes.byref(table), ctypes.byref(out))
-    model._check(status)
+    model._check(call(lib, table, ctypes.byref(out)))
     if not out.value:
-        raise InternalError(_c.ERR_INTERNAL, "fg_gfn_create_with_env returned FG_OK and a NULL handle")
+        raise InternalError(_c.ERR_INTERNAL, "%s returned FG_OK and a NULL handle" % name)
     model._handle = out.value
     # The callbacks (and the environment) must live as long as the handle.
     model._reward_callback = keep
