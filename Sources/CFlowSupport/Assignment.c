@@ -1,6 +1,7 @@
 #include "CFlowAssignment.h"
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 size_t cflow_lap_best_two(const double *row, const double *v, size_t n, double *best, double *second) {
@@ -81,24 +82,6 @@ double cflow_lap_relax(const double *row, const double *v, const double *penalty
     return best;
 }
 
-void cflow_min_max(const double *x, size_t n, double *lo, double *hi) {
-    __m256d l = _mm256_set1_pd(INFINITY), h = _mm256_set1_pd(-INFINITY);
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        __m256d w = _mm256_loadu_pd(x + j);
-        l = _mm256_min_pd(l, w);
-        h = _mm256_max_pd(h, w);
-    }
-    double ll[4], hh[4];
-    _mm256_storeu_pd(ll, l);
-    _mm256_storeu_pd(hh, h);
-    double a = INFINITY, b = -INFINITY;
-    for (int k = 0; k < 4; k++) { if (ll[k] < a) a = ll[k]; if (hh[k] > b) b = hh[k]; }
-    for (; j < n; j++) { if (x[j] < a) a = x[j]; if (x[j] > b) b = x[j]; }
-    *lo = a;
-    *hi = b;
-}
-
 void cflow_squared_distances(const float *a, const float *b, size_t n, size_t m, size_t d, double *out) {
     /* b transposed to [d, m] doubles so the inner loop runs over j with unit stride. */
     double *bt = malloc(sizeof(double) * (d * m > 0 ? d * m : 1));
@@ -123,4 +106,71 @@ void cflow_squared_distances(const float *a, const float *b, size_t n, size_t m,
         }
     }
     free(bt);
+}
+
+size_t cflow_lap_best_two_f32(const float *row, const float *v, size_t n, float *best, float *second) {
+    /* Integer lane indices (1-cycle adds) keep the loop-carried chain short. */
+    __m256 b1 = _mm256_set1_ps(INFINITY), b2 = b1;
+    __m256i bi = _mm256_setzero_si256(), index = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m256i eight = _mm256_set1_epi32(8);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 w = _mm256_sub_ps(_mm256_loadu_ps(row + j), _mm256_loadu_ps(v + j));
+        __m256 better = _mm256_cmp_ps(w, b1, _CMP_LT_OQ);
+        b2 = _mm256_min_ps(b2, _mm256_max_ps(b1, w));
+        b1 = _mm256_min_ps(b1, w);
+        bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(index), better));
+        index = _mm256_add_epi32(index, eight);
+    }
+    float l1[8], l2[8];
+    int32_t li[8];
+    _mm256_storeu_ps(l1, b1);
+    _mm256_storeu_ps(l2, b2);
+    _mm256_storeu_si256((__m256i *)li, bi);
+    float w1 = INFINITY, w2 = INFINITY;
+    size_t best_index = 0;
+    for (int k = 0; k < 8; k++) {
+        size_t idx = (size_t)li[k];
+        if (l1[k] < w1 || (l1[k] == w1 && idx < best_index)) {
+            w2 = w2 < w1 ? w2 : w1;
+            w1 = l1[k];
+            best_index = idx;
+        } else if (l1[k] < w2) {
+            w2 = l1[k];
+        }
+        if (l2[k] < w2) w2 = l2[k];
+    }
+    for (; j < n; j++) {
+        float w = row[j] - v[j];
+        if (w < w1) { w2 = w1; w1 = w; best_index = j; } else if (w < w2) { w2 = w; }
+    }
+    *best = w1;
+    *second = w2;
+    return best_index;
+}
+
+void cflow_to_f32_min_max(const double *x, size_t n, float *out, double *lo, double *hi) {
+    __m256d l = _mm256_set1_pd(INFINITY), h = _mm256_set1_pd(-INFINITY);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m256d w = _mm256_loadu_pd(x + j);
+        l = _mm256_min_pd(l, w);
+        h = _mm256_max_pd(h, w);
+        _mm_storeu_ps(out + j, _mm256_cvtpd_ps(w));
+    }
+    double ll[4], hh[4];
+    _mm256_storeu_pd(ll, l);
+    _mm256_storeu_pd(hh, h);
+    double a = INFINITY, b = -INFINITY;
+    for (int k = 0; k < 4; k++) { if (ll[k] < a) a = ll[k]; if (hh[k] > b) b = hh[k]; }
+    for (; j < n; j++) { out[j] = (float)x[j]; if (x[j] < a) a = x[j]; if (x[j] > b) b = x[j]; }
+    *lo = a;
+    *hi = b;
+}
+
+void cflow_shifted_f32(const double *x, size_t n, double shift, float *out) {
+    const __m256d s = _mm256_set1_pd(shift);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) _mm_storeu_ps(out + j, _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_loadu_pd(x + j), s)));
+    for (; j < n; j++) out[j] = (float)(x[j] - shift);
 }

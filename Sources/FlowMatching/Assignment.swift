@@ -157,19 +157,19 @@ public func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int) -> [I
         // column and finds the next minimum in one AVX2 pass (cflow_lap_relax); scanned columns carry a
         // +∞ penalty so that they are neither relaxed nor chosen. Predecessors are kept as Doubles so
         // the pass stays in vector registers.
-        var dP = [Double](repeating: .infinity, count: n), vP = [Double](repeating: 0, count: n)
+        var dP = [Double](repeating: .infinity, count: n)
         var penaltyP = [Double](repeating: .infinity, count: n), predP = [Double](repeating: 0, count: n)
         var scannedList = [Int](repeating: 0, count: n)
-        dP.withUnsafeMutableBufferPointer { dd in vP.withUnsafeMutableBufferPointer { vv in
+        dP.withUnsafeMutableBufferPointer { dd in
         penaltyP.withUnsafeMutableBufferPointer { pen in predP.withUnsafeMutableBufferPointer { pr in
         scannedList.withUnsafeMutableBufferPointer { order in
         for f in 0..<numFree {
             let freeRow = free[f]
             let frow = cost + freeRow &* n
-            for j in 0..<n { vv[j] = v[j]; pen[j] = 0; pr[j] = Double(freeRow) }
             var best = Double.infinity, bestJ = 0
             for j in 0..<n {
-                let dj = frow[j] - vv[j]
+                pen[j] = 0; pr[j] = Double(freeRow)
+                let dj = frow[j] - v[j]
                 dd[j] = dj
                 if dj < best { best = dj; bestJ = j }
             }
@@ -183,9 +183,9 @@ public func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int) -> [I
                 order[scannedCount] = j1; scannedCount &+= 1
                 let i = colsol[j1]
                 let row = cost + i &* n
-                let h = row[j1] - vv[j1] - mu
+                let h = row[j1] - v[j1] - mu
                 var found = 0
-                best = cflow_lap_relax(row, vv.baseAddress!, pen.baseAddress!, dd.baseAddress!, pr.baseAddress!,
+                best = cflow_lap_relax(row, UnsafePointer(v.baseAddress!), pen.baseAddress!, dd.baseAddress!, pr.baseAddress!,
                                        h, Double(i), n, &found)
                 bestJ = found
                 if !(best < .infinity) { bestJ = 0; for j in 0..<n where pen[j] == 0 { bestJ = j; best = dd[j]; break } }
@@ -203,7 +203,7 @@ public func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int) -> [I
                 rowsol[i] = j1
             } while i != freeRow
         }
-        } } } } }
+        } } } }
     } } } } } } }
     return rowsolA
 }
@@ -212,11 +212,10 @@ public func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int) -> [I
 public func squaredDistances(_ a: Tensor, _ b: Tensor) -> [Double] {
     precondition(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[1], "squaredDistances needs [n, d] and [m, d]")
     let n = a.shape[0], m = b.shape[0], d = a.shape[1]
-    var out = [Double](repeating: 0, count: n * m)
-    if n > 0 && m > 0 {
-        out.withUnsafeMutableBufferPointer { o in
-            cflow_squared_distances(a.storage.pointer, b.storage.pointer, n, m, d, o.baseAddress!)
-        }
+    // The kernel writes every entry, so the matrix is not zero-filled first.
+    let out = [Double](unsafeUninitializedCapacity: n * m) { o, initialized in
+        if n > 0 && m > 0 { cflow_squared_distances(a.storage.pointer, b.storage.pointer, n, m, d, o.baseAddress!) }
+        initialized = n * m
     }
     return withExtendedLifetime((a, b)) { out }
 }

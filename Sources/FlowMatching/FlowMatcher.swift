@@ -87,6 +87,8 @@ public final class FlowMatcher {
     public var rng: RandomGenerator
     /// False once trained on explicit source samples (`fit(target:source:)`); log-likelihoods assume N(0, I).
     public internal(set) var sourceIsStandardNormal = true
+    /// Identity permutation reused by `sampleIndices` (see there).
+    private var shuffleScratch: [Int] = []
 
     public init(_ configuration: Configuration) {
         precondition(configuration.problem == nil, configuration.problem ?? "")
@@ -129,15 +131,20 @@ public final class FlowMatcher {
 
     /// `count` distinct row indices of a `rows`-row array (partial Fisher–Yates; a permutation of all
     /// rows if count ≥ rows).
+    /// The virtual array of the partial shuffle lives in `shuffleScratch` (kept equal to the identity
+    /// between calls: the touched entries are reset afterwards), so a draw costs O(count).
     private func sampleIndices(_ rows: Int, _ count: Int) -> [Int] {
         if count >= rows { return rng.permutation(rows) }
-        var chosen = [Int](repeating: 0, count: count)
-        var swapped: [Int: Int] = [:]
-        for i in 0..<count {
-            let j = i + rng.nextInt(below: rows - i)
-            let vj = swapped[j] ?? j, vi = swapped[i] ?? i
-            chosen[i] = vj
-            swapped[j] = vi
+        if shuffleScratch.count < rows { shuffleScratch = Array(0..<rows) }
+        var chosen = [Int](repeating: 0, count: count), touched = [Int](repeating: 0, count: count)
+        shuffleScratch.withUnsafeMutableBufferPointer { slots in
+            for i in 0..<count {
+                let j = i + rng.nextInt(below: rows - i)
+                chosen[i] = slots[j]
+                slots[j] = slots[i]
+                touched[i] = j
+            }
+            for j in touched { slots[j] = j }
         }
         return chosen
     }

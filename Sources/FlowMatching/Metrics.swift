@@ -19,15 +19,17 @@ public func wasserstein2(_ a: Tensor, _ b: Tensor) -> Double {
 }
 
 /// Path energy E_{x0} ∫₀¹ ‖v(t, x_t)‖² dt along Euler trajectories with `steps` steps (the NPE
-/// numerator of Tong et al. 2024, App. F.3 eq. 22).
-public func pathEnergy(model: TimeConditionedMLP, x0: Tensor, steps: Int) -> Double {
+/// numerator of Tong et al. 2024, App. F.3 eq. 22). Class-conditional models: `labels` (one per row,
+/// −1 = no label) select the conditional field, as in `FlowMatcher.transport`.
+public func pathEnergy(model: TimeConditionedMLP, x0: Tensor, steps: Int, labels: [Int32]? = nil) -> Double {
     precondition(steps >= 1)
+    if let labels { precondition(labels.count == x0.shape[0], "one label per row") }
     let h = 1.0 / Double(steps)
     var x = x0
     var energy = 0.0
     let n = x0.shape[0]
     for s in 0..<steps {
-        let v = model.velocity(x, t: Double(s) * h)
+        let v = model.velocity(x, t: Double(s) * h, labels: labels)
         v.withUnsafeBufferPointer { p in for e in p { energy += Double(e) * Double(e) * h } }
         x = combine(x, h, [(1, v)])
     }

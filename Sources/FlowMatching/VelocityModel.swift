@@ -92,6 +92,15 @@ public enum GuidanceConvention: UInt32, CaseIterable, Sendable {
     /// field, w > 0 sharpens.
     case scaled = 1
 
+    /// The convention named "interpolate" or "scaled" (CLI spelling), or nil.
+    public init?(name: String) {
+        switch name {
+        case "interpolate": self = .interpolate
+        case "scaled": self = .scaled
+        default: return nil
+        }
+    }
+
     /// (a, b) with v = a·v_c + b·v_u.
     public func coefficients(_ w: Float) -> (Float, Float) {
         switch self {

@@ -40,6 +40,14 @@ struct FlowMatchingTrain: ParsableCommand {
     @Option(help: "dopri5 tolerance (rtol = atol).") var tol: Double = 1e-5
     @Option(help: "Write an SVG of target points, samples and trajectories.") var plot: String?
     @Option(help: "Save the trained model (safetensors).") var save: String?
+    @Flag(help: "Class-conditional training on the target's classes (8gaussians: the centre, moons / spirals: the arm), with label dropout; evaluation samples take the labels of the test points.")
+    var conditional = false
+    @Option(name: .customLong("label-dropout"), help: "With --conditional: probability that a training label is dropped (trains the unconditional field used by guidance).")
+    var labelDropout: Float = 0.1
+    @Option(help: "With --conditional: classifier-free guidance weight of the evaluation samples (default: the plain conditional field).")
+    var guidance: Float?
+    @Option(name: .customLong("guidance-convention"), help: "interpolate: v_u + w (v_c − v_u); scaled: (1 + w) v_c − w v_u.")
+    var guidanceConvention: String = "interpolate"
 
     func run() throws {
         guard let methodValue = FlowMatcher.Method.allCases.first(where: { $0.name == method }) else {
@@ -51,6 +59,18 @@ struct FlowMatchingTrain: ParsableCommand {
         }
         let nW2 = w2Points ?? Swift.min(evalPoints, 5000)
         guard nW2 >= 1, nW2 <= Swift.min(evalPoints, 5000) else { throw ValidationError("--w2-points must be in 1…min(--eval-points, 5000)") }
+        if !conditional {
+            guard guidance == nil else { throw ValidationError("--guidance needs --conditional") }
+        }
+        guard labelDropout.isFinite, labelDropout >= 0, labelDropout <= 1 else { throw ValidationError("--label-dropout must be in [0, 1]") }
+        var guide: (weight: Float, convention: GuidanceConvention)? = nil
+        if let guidance {
+            guard guidance.isFinite, abs(guidance) <= 1000 else { throw ValidationError("--guidance must be finite, |w| ≤ 1000") }
+            guard let convention = GuidanceConvention(name: guidanceConvention) else {
+                throw ValidationError("unknown --guidance-convention \(guidanceConvention); use interpolate or scaled")
+            }
+            guide = (guidance, convention)
+        }
         var rng = RandomGenerator(seed: seed)
         var sourceName = source, targetName = target
         if source == "moons" && target == "8gaussians" { sourceName = "moons-dsb"; targetName = "8gaussians-dsb" }
@@ -61,8 +81,10 @@ struct FlowMatchingTrain: ParsableCommand {
         }
         // Target: a named distribution or a .npy file (split into train / test rows).
         var trainTarget: Tensor, testTarget: Tensor
+        var trainLabels: [Int32]? = nil, testLabels: [Int32]? = nil, classes = 0
         var floorSample: Tensor? = nil
         if target.hasSuffix(".npy") {
+            guard !conditional else { throw ValidationError("--conditional needs a named --target with classes (8gaussians, moons, spirals)") }
             let all = try readNpy(target)
             guard all.rank == 2, all.shape[0] >= 2, all.isFinite else { throw ValidationError("\(target) must hold a finite [n, dim] array with n ≥ 2") }
             let perm = rng.permutation(all.shape[0])
@@ -71,8 +93,18 @@ struct FlowMatchingTrain: ParsableCommand {
             trainTarget = selectRows(all, Array(perm[nTest...]))
         } else {
             guard let d = ToyDistribution(rawValue: targetName) else { throw ValidationError("unknown --target \(target)") }
-            trainTarget = d.sample(nTrain, rng: &rng)
-            testTarget = d.sample(evalPoints, rng: &rng)
+            if conditional {
+                guard d.classCount >= 2 else {
+                    throw ValidationError("--conditional needs a --target with classes (8gaussians, moons, spirals); \(target) has one")
+                }
+                classes = d.classCount
+                // Same random stream as `sample`, so the points equal the unconditional run's.
+                (trainTarget, trainLabels) = d.sampleWithLabels(nTrain, rng: &rng)
+                (testTarget, testLabels) = d.sampleWithLabels(evalPoints, rng: &rng)
+            } else {
+                trainTarget = d.sample(nTrain, rng: &rng)
+                testTarget = d.sample(evalPoints, rng: &rng)
+            }
             floorSample = d.sample(nW2, rng: &rng)
         }
         let dim = trainTarget.shape[1]
@@ -80,6 +112,7 @@ struct FlowMatchingTrain: ParsableCommand {
         let trainSource = sourceDist?.sample(nTrain, rng: &rng)
         var config = FlowMatcher.Configuration(dim: dim)
         config.method = methodValue; config.sigma = sigma; config.batchSize = batch; config.seed = seed
+        config.numClasses = classes; config.labelDropout = labelDropout
         if let problem = config.problem { throw ValidationError(problem) }
         let matcher = FlowMatcher(config)
         let rows = Swift.min(trainTarget.shape[0], trainSource?.shape[0] ?? Int.max)
@@ -88,7 +121,7 @@ struct FlowMatchingTrain: ParsableCommand {
 
         var bar = ProgressBar("fm \(method) \(source)→\(target)", total: totalSteps)
         let t0 = now()
-        let loss = try matcher.fit(target: trainTarget, source: trainSource, steps: totalSteps) { s, _, l in
+        let loss = try matcher.fit(target: trainTarget, labels: trainLabels, source: trainSource, steps: totalSteps) { s, _, l in
             bar.update(s, detail: "loss \(format3("", Double(l)))"); return true
         }
         let trainSeconds = now() - t0
@@ -97,7 +130,8 @@ struct FlowMatchingTrain: ParsableCommand {
         let evalSource = sourceDist?.sample(evalPoints, rng: &rng) ?? rng.normal([evalPoints, dim])
         var options = ODEOptions(); options.steps = solverSteps; options.rtol = tol; options.atol = tol
         let t1 = now()
-        let solution = try matcher.transport(evalSource, method: odeMethod, options: options)
+        // Conditional models: sample i takes the label of test point i (the same class mix as the test set).
+        let solution = try matcher.transport(evalSource, labels: testLabels, guidance: guide, method: odeMethod, options: options)
         let sampleSeconds = now() - t1
         if let writeSamples { try writeNpy(solution.state, to: writeSamples) }
         if let writeTest { try writeNpy(testTarget, to: writeTest) }
@@ -106,24 +140,28 @@ struct FlowMatchingTrain: ParsableCommand {
         let w2Samples = selectRows(solution.state, first), w2Test = selectRows(testTarget, first)
         let w2SourcePoints = selectRows(evalSource, first)
         let w2 = wasserstein2(w2Samples, w2Test)
-        let energy = pathEnergy(model: matcher.model, x0: w2SourcePoints, steps: 100)
+        let energy = pathEnergy(model: matcher.model, x0: w2SourcePoints, steps: 100, labels: testLabels.map { l in first.map { l[$0] } })
         let w2Source = wasserstein2(w2SourcePoints, w2Test)
         let npe = normalizedPathEnergy(energy: energy, w2: w2Source)
         // Finite-sample floor: W2 between two independent draws of the target of the same size.
         let w2Floor = floorSample.map { wasserstein2($0, w2Test) }
         var nll: Double? = nil
         if sourceDist == nil {
-            let subset = selectRows(testTarget, Array(0..<Swift.min(500, testTarget.shape[0])))
+            let rowsNLL = Array(0..<Swift.min(500, testTarget.shape[0]))
+            let subset = selectRows(testTarget, rowsNLL)
             var lo = ODEOptions(); lo.rtol = 1e-5; lo.atol = 1e-5
-            let (logp, _) = try matcher.logLikelihood(subset, estimator: dim <= 64 ? .exact : .hutchinson(probes: 8),
-                                                      method: .dopri5, options: lo, seed: seed)
+            // Conditional models: log p(x | c) with each test point's own label.
+            let (logp, _) = try FlowMatching.logLikelihood(model: matcher.model, x: subset, estimator: dim <= 64 ? .exact : .hutchinson(probes: 8),
+                                                           method: .dopri5, options: lo, seed: seed,
+                                                           labels: testLabels.map { l in rowsNLL.map { l[$0] } })
             nll = -logp.reduce(0.0) { $0 + Double($1) } / Double(logp.count)
         }
         if let save { try matcher.save(to: save) }
         if let plot {
             var trajOptions = ODEOptions(); trajOptions.steps = 50; trajOptions.recordTrajectory = true
             let few = selectRows(evalSource, Array(0..<Swift.min(40, evalPoints)))
-            let traj = try matcher.transport(few, method: .euler, options: trajOptions)
+            let fewLabels = testLabels.map { l in Array(l[0..<few.shape[0]]) }
+            let traj = try matcher.transport(few, labels: fewLabels, guidance: guide, method: .euler, options: trajOptions)
             try writeFlowSVG(path: plot, target: testTarget, samples: solution.state, trajectories: traj.trajectory,
                              title: "\(method) \(source) → \(target): W2 \(format3("", w2))")
         }
@@ -139,6 +177,8 @@ struct FlowMatchingTrain: ParsableCommand {
                 ("steps_per_s", .number(stepsPerSecond)), ("sample_seconds", .number(sampleSeconds)),
                 ("eval_points", .number(Double(evalPoints))), ("w2_points", .number(Double(first.count))),
                 ("path_energy", .number(energy)), ("w2_source", .number(w2Source)), ("seed", .number(Double(seed))),
+                ("conditional", .bool(conditional)), ("classes", .number(Double(classes))),
+                ("guidance", guidance.map { .number(Double($0)) } ?? .null),
             ]
             fields.append(("blas_core", .string(BLAS.coreName)))
             print(JSONValue.object(fields).serialized())

@@ -64,11 +64,8 @@ struct FlowMatchingSample: ParsableCommand {
         if let guidance {
             guard labels != nil else { throw ValidationError("--guidance needs --label") }
             guard guidance.isFinite, abs(guidance) <= 1000 else { throw ValidationError("--guidance must be finite, |w| ≤ 1000") }
-            let convention: GuidanceConvention
-            switch guidanceConvention {
-            case "interpolate": convention = .interpolate
-            case "scaled": convention = .scaled
-            default: throw ValidationError("unknown --guidance-convention \(guidanceConvention); use interpolate or scaled")
+            guard let convention = GuidanceConvention(name: guidanceConvention) else {
+                throw ValidationError("unknown --guidance-convention \(guidanceConvention); use interpolate or scaled")
             }
             guide = (guidance, convention)
         }
