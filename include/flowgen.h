@@ -643,6 +643,30 @@ fg_status fg_gfn_cond_target_distribution(fg_gfn_cond *gfn, const float *conditi
  *  the true log sum_x R(x | c). Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_NON_FINITE, FG_ERR_CALLBACK,
  *  FG_ERR_INVALID_ARGUMENT. */
 fg_status fg_gfn_cond_log_z(fg_gfn_cond *gfn, const float *condition, float *out_log_z, double *out_log_z_true);
+
+/** Writes the conditional GFlowNet (policy, log Z(c) network, optimizer state, counters, generator
+ *  state, environment and options; not the reward function) to path atomically (safetensors, F32).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty path), FG_ERR_IO. */
+fg_status fg_gfn_cond_save(fg_gfn_cond *gfn, const char *path);
+
+/** Loads a file written by fg_gfn_cond_save for a conditional GFlowNet on the HyperGrid, with the
+ *  reward callback (and user_data) to use from now on, which must be the one it was trained with for
+ *  training to continue as it would have. The caller owns *out (fg_gfn_cond_free). Errors:
+ *  FG_ERR_NULL_ARGUMENT, FG_ERR_IO, FG_ERR_CORRUPT_FILE (not such a file, or any field invalid),
+ *  FG_ERR_INVALID_ARGUMENT (the file holds a user environment: use fg_gfn_cond_load_with_env);
+ *  *out is NULL on failure. */
+fg_status fg_gfn_cond_load(const char *path, fg_gfn_cond_log_reward_fn log_reward, void *user_data, fg_gfn_cond **out);
+
+/** Like fg_gfn_cond_load for a conditional GFlowNet trained on a user environment, given that
+ *  environment again (same shape: state_dim, n_actions, encoding_dim, max_length, n_states,
+ *  initial_state; log_reward of env is not used). Errors: as fg_gfn_cond_load and
+ *  fg_gfn_load_with_env. */
+fg_status fg_gfn_cond_load_with_env(const char *path, const fg_gfn_env *env, fg_gfn_cond_log_reward_fn log_reward,
+                                    void *user_data, fg_gfn_cond **out);
+
+/** Entries of each condition vector, and of each state, of a conditional GFlowNet (0 for NULL). */
+size_t fg_gfn_cond_condition_dim(const fg_gfn_cond *gfn);
+size_t fg_gfn_cond_state_dim(const fg_gfn_cond *gfn);
 /* ---- (end of GFlowNet API extensions) ---- */
 /* (end of GFlowNet section) */
 

@@ -32,17 +32,65 @@ func makeConditional(base: DiscreteEnvironment, config: GFlowNetTrainer.Configur
     if let problem = GFlowNetTrainer.resourceProblem(environment: probe, configuration: config) {
         throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: problem)
     }
-    let reward: ([Int32], [Float], Int) throws -> [Double] = { states, conditions, n in
+    let gfn = ConditionalGFlowNet(base: base, conditionDimension: c, configuration: config,
+                                  logReward: conditionalReward(logReward, userData) { (dim, c) })
+    return OpaquePointer(Unmanaged.passRetained(gfn).toOpaque())
+}
+
+/// The C conditional log-reward callback as a Swift function; `dimensions()` gives (state_dim,
+/// condition_dim) when it is called (after loading, they come from the checkpoint).
+func conditionalReward(_ logReward: fg_gfn_cond_log_reward_fn, _ userData: UnsafeMutableRawPointer?,
+                       dimensions: @escaping () -> (Int, Int)) -> ([Int32], [Float], Int) throws -> [Double] {
+    return { states, conditions, n in
         var values = [Double](repeating: .nan, count: n)
         guard n > 0 else { return [] }
+        let (dim, c) = dimensions()
         try invokeCallback("log reward") {
             states.withUnsafeBufferPointer { s in conditions.withUnsafeBufferPointer { cp in
                 values.withUnsafeMutableBufferPointer { o in logReward(s.baseAddress, cp.baseAddress, n, dim, c, o.baseAddress, userData) } } }
         }
         return values
     }
-    let gfn = ConditionalGFlowNet(base: base, conditionDimension: c, configuration: config, logReward: reward)
-    return OpaquePointer(Unmanaged.passRetained(gfn).toOpaque())
+}
+
+@_cdecl("fg_gfn_cond_save")
+public func fg_gfn_cond_save(_ gfn: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> fg_status {
+    gfnCall("fg_gfn_cond_save") { try condHandle(gfn).save(to: try pathArgument(path)) }
+}
+
+@_cdecl("fg_gfn_cond_load")
+public func fg_gfn_cond_load(_ path: UnsafePointer<CChar>?, _ logReward: fg_gfn_cond_log_reward_fn?,
+                             _ userData: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> fg_status {
+    loadConditional("fg_gfn_cond_load", path, nil, logReward, userData, out)
+}
+
+@_cdecl("fg_gfn_cond_load_with_env")
+public func fg_gfn_cond_load_with_env(_ path: UnsafePointer<CChar>?, _ env: UnsafePointer<fg_gfn_env>?,
+                                      _ logReward: fg_gfn_cond_log_reward_fn?, _ userData: UnsafeMutableRawPointer?,
+                                      _ out: UnsafeMutablePointer<OpaquePointer?>?) -> fg_status {
+    loadConditional("fg_gfn_cond_load_with_env", path, env, logReward, userData, out)
+}
+
+/// Loads a conditional checkpoint with the caller's reward (and user environment when `withEnv`).
+func loadConditional(_ function: StaticString, _ path: UnsafePointer<CChar>?, _ env: UnsafePointer<fg_gfn_env>??,
+                     _ logReward: fg_gfn_cond_log_reward_fn?, _ userData: UnsafeMutableRawPointer?,
+                     _ out: UnsafeMutablePointer<OpaquePointer?>?) -> fg_status {
+    out?.pointee = nil
+    return gfnCall(function) {
+        guard let out else { throw CAPIError.null("out") }
+        var user: CallbackEnvironment? = nil
+        if let env {
+            guard env != nil else { throw CAPIError.null("env") }
+            user = try callbackEnvironmentForLoading(env, requireReward: false)
+        }
+        guard let logReward else { throw CAPIError.null("log_reward") }
+        let file = try pathArgument(path)
+        var dimensions = (0, 0)
+        let model = try ConditionalGFlowNet.load(from: file, logReward: conditionalReward(logReward, userData) { dimensions },
+                                                 environment: user)
+        dimensions = (model.environment.base.stateDimension, model.environment.conditionDimension)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(model).toOpaque())
+    }
 }
 
 @_cdecl("fg_gfn_cond_create")
@@ -162,4 +210,14 @@ public func fg_gfn_cond_log_z(_ gfn: OpaquePointer?, _ condition: UnsafePointer<
         }
         outLogZ.pointee = model.logZ(cond)[0]
     }
+}
+
+@_cdecl("fg_gfn_cond_condition_dim")
+public func fg_gfn_cond_condition_dim(_ gfn: OpaquePointer?) -> Int {
+    (try? condHandle(gfn).environment.conditionDimension) ?? 0
+}
+
+@_cdecl("fg_gfn_cond_state_dim")
+public func fg_gfn_cond_state_dim(_ gfn: OpaquePointer?) -> Int {
+    (try? condHandle(gfn).environment.base.stateDimension) ?? 0
 }

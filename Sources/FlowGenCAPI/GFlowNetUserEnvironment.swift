@@ -144,11 +144,17 @@ public func fg_gfn_load_with_env(_ path: UnsafePointer<CChar>?, _ env: UnsafePoi
         guard let out else { throw CAPIError.null("out") }
         guard env != nil else { throw CAPIError.null("env") }
         let file = try pathArgument(path)
-        // The smallest network for the environment's own limits; the checkpoint's sizes are checked on restore.
-        var lenient = GFlowNetTrainer.Configuration()
-        lenient.hiddenWidth = 1; lenient.hiddenLayers = 1; lenient.batchSize = 1
-        let environment = try callbackEnvironment(env, config: lenient, requireReward: true)
-        try environment.throwIfFailed()
+        let environment = try callbackEnvironmentForLoading(env, requireReward: true)
         out.pointee = boxGFN(try GFlowNetTrainer.load(from: file, environment: environment))
     }
+}
+
+/// A C environment table validated for loading a checkpoint: its own limits are checked with the smallest
+/// network (the checkpoint's network sizes are checked when it is restored).
+func callbackEnvironmentForLoading(_ env: UnsafePointer<fg_gfn_env>?, requireReward: Bool) throws -> CallbackEnvironment {
+    var lenient = GFlowNetTrainer.Configuration()
+    lenient.hiddenWidth = 1; lenient.hiddenLayers = 1; lenient.batchSize = 1
+    let environment = try callbackEnvironment(env, config: lenient, requireReward: requireReward)
+    try environment.throwIfFailed()
+    return environment
 }

@@ -110,7 +110,7 @@ public final class ConditionalGFlowNet {
     public let logZNetwork: MLP
     public let optimizer: Adam
     public var rng: RandomGenerator
-    public private(set) var trajectoriesSeen = 0
+    public internal(set) var trajectoriesSeen = 0
     public private(set) var lossHistory: [Float] = []
 
     /// The objectives a conditional trainer supports (FM and the objectives that need per-state rewards

@@ -486,6 +486,32 @@ static void test_conditional(void) {
     g.fail_after = 0;
     EXPECT_STATUS(FG_ERR_CALLBACK, fg_gfn_cond_train(user, set, 2, 16, NULL, NULL, NULL));
     g.fail_in = 0;
+    /* Save and load (with the same reward, and the environment for the user one): training continues
+       identically. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/fg_gfn_cond_%d.safetensors", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    fg_gfn_cond *models[2] = {builtin, user};
+    for (int m = 0; m < 2; m++) {
+        fg_gfn_cond *loaded = NULL;
+        EXPECT_OK(fg_gfn_cond_save(models[m], path));
+        if (m == 0) {
+            EXPECT_OK(fg_gfn_cond_load(path, cond_reward, &fail, &loaded));
+        } else {
+            EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_gfn_cond_load(path, cond_reward, &fail, &loaded));
+            CHECK(loaded == NULL);
+            EXPECT_OK(fg_gfn_cond_load_with_env(path, &e, cond_reward, &fail, &loaded));
+        }
+        if (loaded == NULL) continue;
+        CHECK(fg_gfn_cond_condition_dim(loaded) == 1 && fg_gfn_cond_state_dim(loaded) == 2);
+        EXPECT_OK(fg_gfn_cond_train(models[m], set, 2, 64, NULL, NULL, &la));
+        EXPECT_OK(fg_gfn_cond_train(loaded, set, 2, 64, NULL, NULL, &lb));
+        CHECKF(la == lb, "after loading: loss %g vs %g", la, lb);
+        EXPECT_OK(fg_gfn_cond_exact_distribution(models[m], &set[0], before, 16, &n));
+        EXPECT_OK(fg_gfn_cond_exact_distribution(loaded, &set[0], after, 16, &n));
+        CHECK(memcmp(before, after, sizeof before) == 0);
+        fg_gfn_cond_free(loaded);
+    }
+    remove(path);
     fg_gfn_cond_free(builtin);
     fg_gfn_cond_free(user);
     fg_gfn_cond *none = NULL;

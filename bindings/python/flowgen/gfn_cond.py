@@ -38,14 +38,53 @@ class ConditionalGFlowNet(NativeHandle):
 
     def __init__(self, condition_dim, log_reward, environment=None, **options):
         self._init_handle()
-        if not callable(log_reward):
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "log_reward must be callable")
         self.condition_dim = _unsigned("condition_dim", condition_dim, 32)
-        self._errors = []
-        lib = get_lib()
         params = _params(options)
         self.ndim = int(params.ndim)
+        table = self._prepare(log_reward, environment)
+        lib = get_lib()
+        out = ctypes.c_void_p()
+        if table is None:
+            status = lib.fg_gfn_cond_create(ctypes.byref(params), self.condition_dim, self._callback, None,
+                                            ctypes.byref(out))
+        else:
+            status = lib.fg_gfn_cond_create_with_env(ctypes.byref(params), ctypes.byref(table), self.condition_dim,
+                                                     self._callback, None, ctypes.byref(out))
+        self._adopt(status, out, "fg_gfn_cond_create")
+
+    @classmethod
+    def load(cls, path, log_reward, environment=None):
+        """A conditional GFlowNet read from a file written by save(), with its reward function (and its
+        user environment, for one trained on a user environment). Training continues exactly."""
+        from .mlp import _encode_path
+        model = cls.__new__(cls)
+        model._init_handle()
+        table = model._prepare(log_reward, environment)
+        lib = get_lib()
+        out = ctypes.c_void_p()
+        if table is None:
+            status = lib.fg_gfn_cond_load(_encode_path(path), model._callback, None, ctypes.byref(out))
+        else:
+            status = lib.fg_gfn_cond_load_with_env(_encode_path(path), ctypes.byref(table), model._callback, None,
+                                                   ctypes.byref(out))
+        model._adopt(status, out, "fg_gfn_cond_load")
+        model.condition_dim = int(lib.fg_gfn_cond_condition_dim(out.value))
+        model.ndim = int(lib.fg_gfn_cond_state_dim(out.value))
+        return model
+
+    def save(self, path):
+        """Writes the model (not the reward function) to ``path`` atomically (safetensors)."""
+        from .mlp import _encode_path
+        with self._use() as handle:
+            self._check(get_lib().fg_gfn_cond_save(handle, _encode_path(path)))
+
+    def _prepare(self, log_reward, environment):
+        """Sets up the reward trampoline (and the user environment's table, returned; None without one)."""
+        if not callable(log_reward):
+            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "log_reward must be callable")
+        self._errors = []
         errors = self._errors
+        lib = get_lib()
         table = None
         if environment is not None:
             env = _check_environment(environment, need_reward=False)
@@ -68,16 +107,12 @@ class ConditionalGFlowNet(NativeHandle):
                 return 1
 
         self._callback = CondLogRewardFn(trampoline)
-        out = ctypes.c_void_p()
-        if table is None:
-            status = lib.fg_gfn_cond_create(ctypes.byref(params), self.condition_dim, self._callback, None,
-                                            ctypes.byref(out))
-        else:
-            status = lib.fg_gfn_cond_create_with_env(ctypes.byref(params), ctypes.byref(table), self.condition_dim,
-                                                     self._callback, None, ctypes.byref(out))
+        return table
+
+    def _adopt(self, status, out, name):
         self._check(status)
         if not out.value:
-            raise InternalError(_c.ERR_INTERNAL, "fg_gfn_cond_create returned FG_OK and a NULL handle")
+            raise InternalError(_c.ERR_INTERNAL, "%s returned FG_OK and a NULL handle" % name)
         self._handle = out.value
 
     def _check(self, status):

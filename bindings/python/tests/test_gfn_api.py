@@ -510,6 +510,45 @@ def test_conditional_gflownet_on_python_environment_matches_hypergrid_version():
         assert a.train(8, [[1, 0]]) == b.train(8, [[1, 0]])
 
 
+def test_conditional_gflownet_save_load_resumes_exactly(lib, tmp_path):
+    """Pre-train, save, load with the same reward, fine-tune: identical to continuing in memory; on a user
+    environment the environment must be given again."""
+    path = str(tmp_path / "cond.safetensors")
+    options = dict(ndim=2, height=5, hidden_width=16, batch_size=8, seed=5)
+    for environment in (None, PyGrid(2, 5)):
+        with ConditionalGFlowNet(2, _cond_reward, environment=environment, **options) as gfn:
+            gfn.train(64, [[1, 0], [0, 1]])
+            gfn.save(path)
+            with ConditionalGFlowNet.load(path, _cond_reward, environment=environment) as loaded:
+                assert (loaded.condition_dim, loaded.ndim) == (2, 2)
+                assert loaded.train(40, [[1, 0]]) == gfn.train(40, [[1, 0]])
+                np.testing.assert_array_equal(loaded.exact_distribution([1, 0]), gfn.exact_distribution([1, 0]))
+                np.testing.assert_array_equal(loaded.sample(16, [0, 1], seed=3), gfn.sample(16, [0, 1], seed=3))
+                assert loaded.log_z([0, 1]) == gfn.log_z([0, 1])
+            if environment is not None:
+                with pytest.raises(FlowgenError) as info:
+                    ConditionalGFlowNet.load(path, _cond_reward)
+                assert info.value.status == C.ERR_INVALID_ARGUMENT and "user environment" in str(info.value)
+                with pytest.raises(FlowgenError) as info:
+                    ConditionalGFlowNet.load(path, _cond_reward, environment=PyGrid(2, 4))
+                assert info.value.status == C.ERR_INVALID_ARGUMENT
+    out = ctypes.c_void_p(0x1234)
+    fn = G.CondLogRewardFn(lambda *a: 0)
+    _expect(lib, lib.fg_gfn_cond_load(path.encode(), ctypes.cast(None, G.CondLogRewardFn), None, ctypes.byref(out)),
+            C.ERR_NULL_ARGUMENT)
+    assert out.value is None
+    _expect(lib, lib.fg_gfn_cond_load(None, fn, None, ctypes.byref(out)), C.ERR_NULL_ARGUMENT)
+    _expect(lib, lib.fg_gfn_cond_load(path.encode(), fn, None, None), C.ERR_NULL_ARGUMENT)
+    _expect(lib, lib.fg_gfn_cond_load((path + ".missing").encode(), fn, None, ctypes.byref(out)), C.ERR_IO)
+    _expect(lib, lib.fg_gfn_cond_load_with_env(path.encode(), None, fn, None, ctypes.byref(out)), C.ERR_NULL_ARGUMENT)
+    _expect(lib, lib.fg_gfn_cond_save(None, path.encode()), C.ERR_NULL_ARGUMENT)
+    assert lib.fg_gfn_cond_condition_dim(None) == 0 and lib.fg_gfn_cond_state_dim(None) == 0
+    with flowgen.GFlowNet(ndim=2, height=4, hidden_width=8) as plain:
+        plain.save(path)
+    _expect(lib, lib.fg_gfn_cond_load(path.encode(), fn, None, ctypes.byref(out)), C.ERR_CORRUPT_FILE)
+    assert out.value is None
+
+
 def test_corrupted_checkpoints_with_replay_never_crash(lib, tmp_path):
     """Single-byte corruptions anywhere in a checkpoint holding a replay buffer: the load either succeeds
     (a change the validation accepts, e.g. in a weight) and the GFlowNet trains, or fails with a status."""
