@@ -543,6 +543,20 @@ def test_conditional_gflownet_save_load_resumes_exactly(lib, tmp_path):
     _expect(lib, lib.fg_gfn_cond_load_with_env(path.encode(), None, fn, None, ctypes.byref(out)), C.ERR_NULL_ARGUMENT)
     _expect(lib, lib.fg_gfn_cond_save(None, path.encode()), C.ERR_NULL_ARGUMENT)
     assert lib.fg_gfn_cond_condition_dim(None) == 0 and lib.fg_gfn_cond_state_dim(None) == 0
+    # Single-byte corruptions: a clean load (e.g. a changed weight) or a status, never a crash.
+    with ConditionalGFlowNet(2, _cond_reward, **options) as gfn:
+        gfn.save(path)
+    blob = bytearray(open(path, "rb").read())
+    bad = str(tmp_path / "bad.safetensors")
+    for position in sorted(set(np.random.default_rng(1).integers(0, len(blob), size=600).tolist())):
+        changed = bytearray(blob)
+        changed[position] ^= 0xFF
+        with open(bad, "wb") as handle:
+            handle.write(changed)
+        status = lib.fg_gfn_cond_load(bad.encode(), fn, None, ctypes.byref(out))
+        assert status in (C.OK, C.ERR_CORRUPT_FILE, C.ERR_INVALID_ARGUMENT), (position, status)
+        if status == C.OK:
+            lib.fg_gfn_cond_free(out.value)
     with flowgen.GFlowNet(ndim=2, height=4, hidden_width=8) as plain:
         plain.save(path)
     _expect(lib, lib.fg_gfn_cond_load(path.encode(), fn, None, ctypes.byref(out)), C.ERR_CORRUPT_FILE)
