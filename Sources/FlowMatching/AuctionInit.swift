@@ -26,18 +26,23 @@ import CFlowSupport
 /// plain JV initialisation is used. A bid budget (32·n² bids in total) guards the pseudo-polynomial
 /// worst case; when it runs out the matching is dropped and only the prices are kept (still a valid
 /// start).
+///
+/// `workspace` (optional) lends the n² Float buffer for repeated solves.
 func auctionInitialisation(cost: UnsafePointer<Double>, n: Int, v: UnsafeMutablePointer<Double>,
-                           rowsol: UnsafeMutablePointer<Int>, colsol: UnsafeMutablePointer<Int>) -> Bool {
+                           rowsol: UnsafeMutablePointer<Int>, colsol: UnsafeMutablePointer<Int>,
+                           workspace: ExactOTWorkspace? = nil) -> Bool {
     // Bids run in single precision (only the final prices leave this block; the steps below and the
     // exact phase use the Double costs). The rounding must stay far below the final ε = 10⁻⁴·range:
     // costs far from zero relative to their range are shifted by their minimum first.
     guard n >= 2 else { return false }
     let count = n &* n
     var lo = 0.0, hi = 0.0
-    var costF = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-        cflow_to_f32_min_max(cost, count, buffer.baseAddress!, &lo, &hi)
-        initialized = count
+    var costF = workspace?.takeSingle(count) ?? []
+    if costF.count < count {
+        costF = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
+    defer { workspace?.single = costF }
+    costF.withUnsafeMutableBufferPointer { cflow_to_f32_min_max(cost, count, $0.baseAddress!, &lo, &hi) }
     let range = hi - lo, scale = Swift.max(abs(lo), abs(hi))
     // Single precision needs the range well inside Float's normal numbers.
     guard range.isFinite, range > scale * 1e-9, range > 1e-30, scale < 1e30 else { return false }
