@@ -71,6 +71,11 @@ public func hungarianAssignment(cost: UnsafePointer<Double>, rows n: Int, column
 /// and next-minimum fused in one contiguous pass per scanned row) with lazy price updates. Worst case O(n³); on random dense costs the initialisation assigns most rows, which
 /// makes it several times faster than the plain Hungarian method. Exact for finite costs.
 public func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int) -> [Int] {
+    jonkerVolgenantAssignment(cost: cost, n: n, workspace: nil)
+}
+
+/// `jonkerVolgenantAssignment` with buffers lent by `workspace`.
+func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int, workspace: ExactOTWorkspace?) -> [Int] {
     precondition(n >= 0)
     if n == 0 { return [] }
     if n == 1 { return [0] }
@@ -86,7 +91,7 @@ public func jonkerVolgenantAssignment(cost: UnsafePointer<Double>, n: Int) -> [I
         // Initial prices and partial matching: ε-scaled auction (AuctionInit.swift), or, when it
         // declines (constant costs), JV's column reduction + augmenting row reduction.
         let seeded = auctionInitialisation(cost: cost, n: n, v: v.baseAddress!, rowsol: rowsol.baseAddress!,
-                                           colsol: colsol.baseAddress!)
+                                           colsol: colsol.baseAddress!, workspace: workspace)
         if !seeded {
             // Column reduction (columns in reverse order, as the original).
             for j in stride(from: n - 1, through: 0, by: -1) {
@@ -220,12 +225,39 @@ public func squaredDistances(_ a: Tensor, _ b: Tensor) -> [Double] {
     return withExtendedLifetime((a, b)) { out }
 }
 
+/// Buffers reused across `exactOTPermutation` calls (the n × n Double cost matrix and the auction's
+/// single-precision copy, 12·n² bytes): a trainer solving one OT problem per step keeps one, so that the
+/// matrices are not allocated — and their pages faulted in — at every step. Not thread-safe: one
+/// workspace per thread.
+public final class ExactOTWorkspace {
+    var double: [Double] = []
+    var single: [Float] = []
+
+    public init() {}
+
+    /// The Float buffer, moved out (so that it is uniquely referenced while in use); give it back by
+    /// assigning `single`.
+    func takeSingle(_ count: Int) -> [Float] {
+        var taken: [Float] = []
+        swap(&taken, &single)
+        return taken.count >= count ? taken : []
+    }
+}
+
 /// Exact optimal-transport pairing of two equal-size point sets under squared Euclidean cost:
-/// `permutation[j]` is the row of `a` matched to row j of `b`.
-public func exactOTPermutation(_ a: Tensor, _ b: Tensor) -> [Int] {
-    precondition(a.shape == b.shape, "exact OT pairing needs equal shapes, got \(a.shape) and \(b.shape)")
-    let n = a.shape[0]
+/// `permutation[j]` is the row of `a` matched to row j of `b`. `workspace` (optional) lends the
+/// matrices for repeated calls; the result does not depend on it.
+public func exactOTPermutation(_ a: Tensor, _ b: Tensor, workspace: ExactOTWorkspace? = nil) -> [Int] {
+    precondition(a.shape == b.shape && a.rank == 2, "exact OT pairing needs equal [n, d] shapes, got \(a.shape) and \(b.shape)")
+    let n = a.shape[0], d = a.shape[1]
+    if n == 0 { return [] }
     // rows = b so that the result indexes a by b's order (b keeps its order, as torchcfm's scipy path).
-    let cost = squaredDistances(b, a)
-    return cost.withUnsafeBufferPointer { linearSumAssignment(cost: $0.baseAddress!, rows: n, columns: n) }
+    var cost: [Double] = []
+    if let workspace { swap(&cost, &workspace.double) }
+    if cost.count < n * n { cost = [Double](unsafeUninitializedCapacity: n * n) { _, initialized in initialized = n * n } }
+    defer { if let workspace { swap(&cost, &workspace.double) } }
+    return cost.withUnsafeMutableBufferPointer { c in
+        cflow_squared_distances(b.storage.pointer, a.storage.pointer, n, n, d, c.baseAddress!)
+        return withExtendedLifetime((a, b)) { jonkerVolgenantAssignment(cost: UnsafePointer(c.baseAddress!), n: n, workspace: workspace) }
+    }
 }

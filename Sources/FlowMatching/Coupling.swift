@@ -12,13 +12,15 @@ public enum Coupling: Equatable, Sendable {
     /// pairs (i, j) are drawn with replacement from the plan π, as torchcfm's `OTPlanSampler`.
     case sinkhorn(epsilon: Double)
 
-    /// The paired batches (same shapes as the inputs).
-    public func pair(_ x0: Tensor, _ x1: Tensor, rng: inout RandomGenerator) -> (x0: Tensor, x1: Tensor) {
+    /// The paired batches (same shapes as the inputs). `workspace` (optional) lends the exact OT's
+    /// matrices across calls; the result does not depend on it.
+    public func pair(_ x0: Tensor, _ x1: Tensor, rng: inout RandomGenerator,
+                     workspace: ExactOTWorkspace? = nil) -> (x0: Tensor, x1: Tensor) {
         switch self {
         case .independent:
             return (x0, x1)
         case .exactOT:
-            let perm = exactOTPermutation(x0, x1)
+            let perm = exactOTPermutation(x0, x1, workspace: workspace)
             return (selectRows(x0, perm), x1)
         case .sinkhorn(let epsilon):
             let n = x0.shape[0], m = x1.shape[0]
@@ -62,7 +64,8 @@ public func selectRows(_ t: Tensor, _ indices: [Int]) -> Tensor {
 /// with row j of x1 (x1 keeps its order), and `labels0[permutation[j]] == labels1[j]` for every j.
 /// Needs the same number of rows of every class on both sides (for a N(0, I) source, give the noise
 /// rows the labels of x1). Returns nil when the class counts differ.
-public func classAwareOTPermutation(_ x0: Tensor, labels0: [Int32], _ x1: Tensor, labels1: [Int32]) -> [Int]? {
+public func classAwareOTPermutation(_ x0: Tensor, labels0: [Int32], _ x1: Tensor, labels1: [Int32],
+                                    workspace: ExactOTWorkspace? = nil) -> [Int]? {
     precondition(x0.shape == x1.shape && x0.rank == 2, "class-aware OT needs equal [n, d] shapes, got \(x0.shape) and \(x1.shape)")
     let n = x0.shape[0]
     precondition(labels0.count == n && labels1.count == n, "one label per row")
@@ -73,7 +76,7 @@ public func classAwareOTPermutation(_ x0: Tensor, labels0: [Int32], _ x1: Tensor
     for (label, r1) in rows1 {
         let r0 = rows0[label]!
         if r1.count == 1 { permutation[r1[0]] = r0[0]; continue }
-        let local = exactOTPermutation(selectRows(x0, r0), selectRows(x1, r1))
+        let local = exactOTPermutation(selectRows(x0, r0), selectRows(x1, r1), workspace: workspace)
         for (k, j) in r1.enumerated() { permutation[j] = r0[local[k]] }
     }
     return permutation

@@ -89,6 +89,8 @@ public final class FlowMatcher {
     public internal(set) var sourceIsStandardNormal = true
     /// Identity permutation reused by `sampleIndices` (see there).
     private var shuffleScratch: [Int] = []
+    /// Matrices of the exact OT coupling, reused from step to step.
+    private let otWorkspace = ExactOTWorkspace()
 
     public init(_ configuration: Configuration) {
         precondition(configuration.problem == nil, configuration.problem ?? "")
@@ -137,15 +139,13 @@ public final class FlowMatcher {
         if count >= rows { return rng.permutation(rows) }
         if shuffleScratch.count < rows { shuffleScratch = Array(0..<rows) }
         var chosen = [Int](repeating: 0, count: count), touched = [Int](repeating: 0, count: count)
-        shuffleScratch.withUnsafeMutableBufferPointer { slots in
-            for i in 0..<count {
-                let j = i + rng.nextInt(below: rows - i)
-                chosen[i] = slots[j]
-                slots[j] = slots[i]
-                touched[i] = j
-            }
-            for j in touched { slots[j] = j }
+        for i in 0..<count {
+            let j = i + rng.nextInt(below: rows - i)
+            chosen[i] = shuffleScratch[j]
+            shuffleScratch[j] = shuffleScratch[i]
+            touched[i] = j
         }
+        for j in touched { shuffleScratch[j] = j }
         return chosen
     }
 
@@ -157,10 +157,10 @@ public final class FlowMatcher {
         let p0: Tensor, p1: Tensor
         if let labels, coupling == .exactOT {
             // Source rows take the labels of the target rows, so the class counts match.
-            let perm = classAwareOTPermutation(x0, labels0: labels, x1, labels1: labels)!
+            let perm = classAwareOTPermutation(x0, labels0: labels, x1, labels1: labels, workspace: otWorkspace)!
             (p0, p1) = (selectRows(x0, perm), x1)
         } else {
-            (p0, p1) = coupling.pair(x0, x1, rng: &rng)
+            (p0, p1) = coupling.pair(x0, x1, rng: &rng, workspace: otWorkspace)
         }
         let b = p1.shape[0]
         var t = [Float](repeating: 0, count: b)
