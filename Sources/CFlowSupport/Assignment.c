@@ -4,6 +4,27 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* Combines per-lane (smallest, second smallest, index of smallest) into the row's best two; ties of the
+   smallest keep the lower index. */
+static size_t top_two_of_lanes(const double *l1, const double *l2, const size_t *li, int lanes, double *w1out,
+                               double *w2out) {
+    double w1 = INFINITY, w2 = INFINITY;
+    size_t best_index = 0;
+    for (int k = 0; k < lanes; k++) {
+        if (l1[k] < w1 || (l1[k] == w1 && li[k] < best_index)) {
+            w2 = w2 < w1 ? w2 : w1;
+            w1 = l1[k];
+            best_index = li[k];
+        } else if (l1[k] < w2) {
+            w2 = l1[k];
+        }
+        if (l2[k] < w2) w2 = l2[k];
+    }
+    *w1out = w1;
+    *w2out = w2;
+    return best_index;
+}
+
 size_t cflow_lap_best_two(const double *row, const double *v, size_t n, double *best, double *second) {
     __m256d b1 = _mm256_set1_pd(INFINITY), b2 = b1, bi = _mm256_setzero_pd();
     __m256d index = _mm256_set_pd(3.0, 2.0, 1.0, 0.0);
@@ -17,23 +38,13 @@ size_t cflow_lap_best_two(const double *row, const double *v, size_t n, double *
         bi = _mm256_blendv_pd(bi, index, better);
         index = _mm256_add_pd(index, four);
     }
-    double l1[4], l2[4], li[4];
+    double l1[4], l2[4], lf[4], w1, w2;
+    size_t li[4];
     _mm256_storeu_pd(l1, b1);
     _mm256_storeu_pd(l2, b2);
-    _mm256_storeu_pd(li, bi);
-    double w1 = INFINITY, w2 = INFINITY;
-    size_t best_index = 0;
-    for (int k = 0; k < 4; k++) {
-        size_t idx = (size_t)li[k];
-        if (l1[k] < w1 || (l1[k] == w1 && idx < best_index)) {
-            w2 = w2 < w1 ? w2 : w1;
-            w1 = l1[k];
-            best_index = idx;
-        } else if (l1[k] < w2) {
-            w2 = l1[k];
-        }
-        if (l2[k] < w2) w2 = l2[k];
-    }
+    _mm256_storeu_pd(lf, bi);
+    for (int k = 0; k < 4; k++) li[k] = (size_t)lf[k];
+    size_t best_index = top_two_of_lanes(l1, l2, li, 4, &w1, &w2);
     for (; j < n; j++) {
         double w = row[j] - v[j];
         if (w < w1) { w2 = w1; w1 = w; best_index = j; } else if (w < w2) { w2 = w; }
@@ -122,30 +133,21 @@ size_t cflow_lap_best_two_f32(const float *row, const float *v, size_t n, float 
         bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(index), better));
         index = _mm256_add_epi32(index, eight);
     }
-    float l1[8], l2[8];
-    int32_t li[8];
-    _mm256_storeu_ps(l1, b1);
-    _mm256_storeu_ps(l2, b2);
-    _mm256_storeu_si256((__m256i *)li, bi);
-    float w1 = INFINITY, w2 = INFINITY;
-    size_t best_index = 0;
-    for (int k = 0; k < 8; k++) {
-        size_t idx = (size_t)li[k];
-        if (l1[k] < w1 || (l1[k] == w1 && idx < best_index)) {
-            w2 = w2 < w1 ? w2 : w1;
-            w1 = l1[k];
-            best_index = idx;
-        } else if (l1[k] < w2) {
-            w2 = l1[k];
-        }
-        if (l2[k] < w2) w2 = l2[k];
-    }
+    float f1[8], f2[8];
+    int32_t fi[8];
+    _mm256_storeu_ps(f1, b1);
+    _mm256_storeu_ps(f2, b2);
+    _mm256_storeu_si256((__m256i *)fi, bi);
+    double l1[8], l2[8], w1, w2;   /* floats widen exactly, so the comparisons are unchanged */
+    size_t li[8];
+    for (int k = 0; k < 8; k++) { l1[k] = f1[k]; l2[k] = f2[k]; li[k] = (size_t)fi[k]; }
+    size_t best_index = top_two_of_lanes(l1, l2, li, 8, &w1, &w2);
     for (; j < n; j++) {
         float w = row[j] - v[j];
         if (w < w1) { w2 = w1; w1 = w; best_index = j; } else if (w < w2) { w2 = w; }
     }
-    *best = w1;
-    *second = w2;
+    *best = (float)w1;
+    *second = (float)w2;
     return best_index;
 }
 

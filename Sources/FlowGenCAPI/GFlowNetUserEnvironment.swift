@@ -28,7 +28,7 @@ func invokeCallback(_ name: String, _ body: () -> Int32) throws {
 func callbackFunctions(_ e: fg_gfn_env, forward: fg_gfn_env_mask_fn, backward: fg_gfn_env_mask_fn,
                        step: fg_gfn_env_step_fn, backStep: fg_gfn_env_step_fn, logReward: fg_gfn_log_reward_fn?,
                        encode: fg_gfn_env_encode_fn) -> CallbackEnvironment.Functions {
-    let dim = Int(e.state_dim), a = Int(e.n_actions), width = Int(e.encoding_dim), n = Int(e.n_states)
+    let dim = Int(e.state_dim), a = Int(e.n_actions), n = Int(e.n_states)
     let userData = e.user_data
     func mask(_ fn: fg_gfn_env_mask_fn, _ name: String, _ columns: Int) -> ([Int32], Int) throws -> [Bool] {
         return { states, count in
