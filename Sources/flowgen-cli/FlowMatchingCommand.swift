@@ -42,8 +42,8 @@ struct FlowMatchingTrain: ParsableCommand {
     @Option(help: "Save the trained model (safetensors).") var save: String?
     @Flag(help: "Class-conditional training on the target's classes (8gaussians: the centre, moons / spirals: the arm), with label dropout; evaluation samples take the labels of the test points.")
     var conditional = false
-    @Option(name: .customLong("label-dropout"), help: "With --conditional: probability that a training label is dropped (trains the unconditional field used by guidance).")
-    var labelDropout: Float = 0.1
+    @Option(name: .customLong("label-dropout"), help: "With --conditional: probability that a training label is dropped (trains the unconditional field used by guidance; default 0.1).")
+    var labelDropout: Float?
     @Option(help: "With --conditional: classifier-free guidance weight of the evaluation samples (default: the plain conditional field).")
     var guidance: Float?
     @Option(name: .customLong("guidance-convention"), help: "interpolate: v_u + w (v_c − v_u); scaled: (1 + w) v_c − w v_u.")
@@ -61,7 +61,9 @@ struct FlowMatchingTrain: ParsableCommand {
         guard nW2 >= 1, nW2 <= Swift.min(evalPoints, 5000) else { throw ValidationError("--w2-points must be in 1…min(--eval-points, 5000)") }
         if !conditional {
             guard guidance == nil else { throw ValidationError("--guidance needs --conditional") }
+            guard labelDropout == nil else { throw ValidationError("--label-dropout needs --conditional") }
         }
+        let labelDropout = self.labelDropout ?? 0.1
         guard labelDropout.isFinite, labelDropout >= 0, labelDropout <= 1 else { throw ValidationError("--label-dropout must be in [0, 1]") }
         var guide: (weight: Float, convention: GuidanceConvention)? = nil
         if let guidance {

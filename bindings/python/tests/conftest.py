@@ -122,3 +122,32 @@ def layer_weights(tensors):
                       and name.split(".")[1].isdigit()})
     assert indices == list(range(len(indices))), indices
     return [(tensors["layers.%d.weight" % i], tensors["layers.%d.bias" % i]) for i in indices]
+
+
+# ---- the `flowgen` command (the release build ./flowgen.sh test makes, or FLOWGEN_CLI) ----
+CLI = os.environ.get("FLOWGEN_CLI", os.path.join(REPO_ROOT, ".build", "release", "flowgen"))
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """Path of the flowgen command; fails (not skips) when it has not been built."""
+    if not os.path.exists(CLI):
+        pytest.fail("flowgen CLI not found at %s: build it with `swift build -c release --product flowgen` "
+                    "or set FLOWGEN_CLI" % CLI)
+    return CLI
+
+
+def run_cli(cli, *args, ok=True, timeout=300):
+    """Runs `flowgen ARGS` on one BLAS thread; with ok=True asserts a zero exit (stderr in the message),
+    with ok=False a non-zero one."""
+    import subprocess
+    result = subprocess.run([cli, *args], capture_output=True, text=True, timeout=timeout,
+                            env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    assert (result.returncode == 0) == ok, "flowgen %s exited %d:\n%s" % (" ".join(args), result.returncode,
+                                                                         result.stderr[-2000:])
+    return result
+
+
+def last_json(result):
+    """The JSON object on the last line of a command's stdout."""
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -4,38 +4,19 @@ last line, files written, class-conditional training with guidance, and clear er
 The binary is this checkout's release build (`swift build -c release --product flowgen`, which
 `./flowgen.sh test` runs first), or the path in FLOWGEN_CLI. Runs are tiny (tens of steps), so the
 whole file takes a few seconds."""
-import json
 import math
 import os
-import subprocess
 
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import last_json, run_cli
 
-CLI = os.environ.get("FLOWGEN_CLI", os.path.join(REPO_ROOT, ".build", "release", "flowgen"))
 TRAIN_KEYS = ("w2", "npe", "nfe", "nll", "train_seconds", "steps_per_s", "sample_seconds")
 
 
-@pytest.fixture(scope="module")
-def cli():
-    if not os.path.exists(CLI):
-        pytest.fail("flowgen CLI not found at %s: build it with `swift build -c release --product flowgen` "
-                    "or set FLOWGEN_CLI" % CLI)
-    return CLI
-
-
 def run(cli, *args, ok=True):
-    result = subprocess.run([cli, "fm", *args], capture_output=True, text=True, timeout=120,
-                            env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
-    if ok:
-        assert result.returncode == 0, "flowgen fm %s failed:\n%s" % (" ".join(args), result.stderr)
-    return result
-
-
-def last_json(result):
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_cli(cli, "fm", *args, ok=ok, timeout=120)
 
 
 TINY = ("--steps", "40", "--batch", "64", "--n-train", "512", "--eval-points", "200", "--json")
@@ -118,6 +99,7 @@ def test_conditional_training_and_guided_sampling(cli, tmp_path):
     (("train", "--target", "nowhere"), "unknown --target"),
     (("train", "--conditional", "--target", "scurve"), "--conditional needs a --target with classes"),
     (("train", "--guidance", "2"), "--guidance needs --conditional"),
+    (("train", "--label-dropout", "0.2"), "--label-dropout needs --conditional"),
     (("train", "--conditional", "--label-dropout", "1.5"), "--label-dropout"),
     (("train", "--conditional", "--guidance", "1", "--guidance-convention", "odd"), "--guidance-convention"),
     (("train", "--sigma", "-1"), "sigma"),
