@@ -62,6 +62,8 @@ def run(binary, row, seed, args):
                "--sigma", "0.1", "--epochs", str(args.epochs), "--batch", "512", "--seed", str(seed),
                "--n-train", "10000", "--eval-points", str(args.eval), "--w2-points", str(args.w2_points),
                "--write-samples", samples, "--write-test", test, "--json"]
+        if args.select_every:
+            cmd += ["--select-every", str(args.select_every)]
         start = time.time()
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         result = json.loads(out.strip().splitlines()[-1])
@@ -105,6 +107,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=1000)
     parser.add_argument("--eval", type=int, default=10000)
     parser.add_argument("--w2-points", type=int, default=2000)
+    parser.add_argument("--select-every", type=int, default=0,
+                        help="evaluate the weights with the lowest validation loss, checked every E epochs (the "
+                             "torchcfm runner's best checkpoint); 0 = the final weights")
     parser.add_argument("--out", default="bench/results/fm_table.jsonl")
     parser.add_argument("--binary", default=".build/release/flowgen")
     parser.add_argument("--summary-only", action="store_true")
@@ -116,13 +121,14 @@ def main():
         with open(args.out) as f:
             records = [json.loads(line) for line in f if line.strip()]
     if not args.summary_only:
-        done = {(r["row"], r["seed"]) for r in records if r.get("epochs", args.epochs) == args.epochs}
+        done = {(r["row"], r["seed"]) for r in records if r.get("epochs", args.epochs) == args.epochs
+                and r.get("select_every", 0) == args.select_every}
         for seed in args.seeds:
             for row in args.rows:
                 if (row, seed) in done:
                     continue
                 r = run(args.binary, row, seed, args)
-                r["epochs"] = args.epochs
+                r["epochs"], r["select_every"] = args.epochs, args.select_every
                 records.append(r)
                 with open(args.out, "a") as f:
                     f.write(json.dumps(r) + "\n")

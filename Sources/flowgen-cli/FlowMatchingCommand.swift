@@ -48,6 +48,9 @@ struct FlowMatchingTrain: ParsableCommand {
     var guidance: Float?
     @Option(name: .customLong("guidance-convention"), help: "interpolate: v_u + w (v_c − v_u); scaled: (1 + w) v_c − w v_u.")
     var guidanceConvention: String = "interpolate"
+    @Option(name: .customLong("select-every"), help: "Every E epochs compute the CFM loss on a held-out validation set (--val-points target and source points) and evaluate the weights with the lowest one at the end, as the torchcfm runner tests Lightning's best checkpoint (0 = off: the final weights).")
+    var selectEvery: Int = 0
+    @Option(name: .customLong("val-points"), help: "Validation points for --select-every.") var valPoints: Int = 1000
 
     func run() throws {
         guard let methodValue = FlowMatcher.Method.allCases.first(where: { $0.name == method }) else {
@@ -120,11 +123,48 @@ struct FlowMatchingTrain: ParsableCommand {
         let rows = Swift.min(trainTarget.shape[0], trainSource?.shape[0] ?? Int.max)
         let totalSteps = steps ?? epochs * ((rows + batch - 1) / batch)
         guard totalSteps >= 1 else { throw ValidationError("--steps must be ≥ 1") }
+        guard selectEvery >= 0, valPoints >= 1, valPoints <= 100_000 else {
+            throw ValidationError("--select-every must be ≥ 0 and --val-points in 1…100000")
+        }
+        guard selectEvery == 0 || !conditional else { throw ValidationError("--select-every does not support --conditional") }
+        // Held-out validation pairs for checkpoint selection, drawn from the generator's own stream (after the
+        // evaluation points, so the training and test data equal those of a run without selection).
+        var validation: (x0: Tensor, x1: Tensor)? = nil
+        if selectEvery > 0 {
+            var valRNG = RandomGenerator(seed: seed ^ 0x5E1E_C7ED)
+            let x1 = target.hasSuffix(".npy") ? selectRows(testTarget, Array(0..<Swift.min(valPoints, testTarget.shape[0])))
+                : ToyDistribution(rawValue: targetName)!.sample(valPoints, rng: &valRNG)
+            let x0 = sourceDist?.sample(x1.shape[0], rng: &valRNG) ?? valRNG.normal([x1.shape[0], dim])
+            validation = (x0, x1)
+        }
 
         var bar = ProgressBar("fm \(method) \(source)→\(target)", total: totalSteps)
         let t0 = now()
-        let loss = try matcher.fit(target: trainTarget, labels: trainLabels, source: trainSource, steps: totalSteps) { s, _, l in
-            bar.update(s, detail: "loss \(format3("", Double(l)))"); return true
+        let loss: Float
+        var selection: (step: Int, loss: Float)? = nil
+        if let validation {
+            // Train in chunks of E epochs; after each, the validation loss with the matcher's generator saved and
+            // restored, so training follows exactly the path of a run without selection.
+            let chunk = selectEvery * ((rows + batch - 1) / batch)
+            var done = 0, last: Float = .nan
+            var best = matcher.model.stateDict(), bestLoss = Float.infinity
+            while done < totalSteps {
+                let n = Swift.min(chunk, totalSteps - done)
+                last = try matcher.fit(target: trainTarget, labels: trainLabels, source: trainSource, steps: n) { s, _, l in
+                    bar.update(done + s, detail: "loss \(format3("", Double(l)))"); return true
+                }
+                done += n
+                let saved = matcher.rng
+                let v = withoutGradients { matcher.loss(x0: validation.x0, x1: validation.x1).value.scalar }
+                matcher.rng = saved
+                if v < bestLoss { bestLoss = v; best = matcher.model.stateDict(); selection = (done, v) }
+            }
+            try matcher.model.loadStateDict(best)
+            loss = last
+        } else {
+            loss = try matcher.fit(target: trainTarget, labels: trainLabels, source: trainSource, steps: totalSteps) { s, _, l in
+                bar.update(s, detail: "loss \(format3("", Double(l)))"); return true
+            }
         }
         let trainSeconds = now() - t0
 
@@ -169,6 +209,7 @@ struct FlowMatchingTrain: ParsableCommand {
         }
         let stepsPerSecond = Double(totalSteps) / Swift.max(trainSeconds, 1e-9)
         print("\(method) \(source)→\(target): \(totalSteps) steps in \(format3("", trainSeconds)) s (\(format3("", stepsPerSecond)) steps/s), final loss \(format3("", Double(loss)))")
+        if let selection { print("weights of step \(selection.step) (lowest validation loss \(format3("", Double(selection.loss)))) evaluated") }
         print("W2 \(format3("", w2)) (exact, \(first.count) vs \(first.count)" + (w2Floor.map { "; two target draws: \(format3("", $0))" } ?? "") + "), NPE \(format3("", npe)), NFE \(solution.nfe) (\(solver)), sampling \(format3("", sampleSeconds)) s" + (nll.map { ", NLL \(format3("", $0))" } ?? ""))
         if common.json {
             var fields: [(String, JSONValue)] = [
@@ -183,6 +224,10 @@ struct FlowMatchingTrain: ParsableCommand {
                 ("guidance", guidance.map { .number(Double($0)) } ?? .null),
             ]
             fields.append(("blas_core", .string(BLAS.coreName)))
+            if let selection {
+                fields.append(("selected_step", .number(Double(selection.step))))
+                fields.append(("selected_val_loss", .number(Double(selection.loss))))
+            }
             print(JSONValue.object(fields).serialized())
         }
     }

@@ -100,6 +100,8 @@ def test_conditional_training_and_guided_sampling(cli, tmp_path):
     (("train", "--conditional", "--target", "scurve"), "--conditional needs a --target with classes"),
     (("train", "--guidance", "2"), "--guidance needs --conditional"),
     (("train", "--label-dropout", "0.2"), "--label-dropout needs --conditional"),
+    (("train", "--select-every", "-1"), "--select-every"),
+    (("train", "--conditional", "--select-every", "2"), "--select-every does not support --conditional"),
     (("train", "--conditional", "--label-dropout", "1.5"), "--label-dropout"),
     (("train", "--conditional", "--guidance", "1", "--guidance-convention", "odd"), "--guidance-convention"),
     (("train", "--sigma", "-1"), "sigma"),
@@ -123,3 +125,18 @@ def test_sample_and_loglik_reject_bad_inputs(cli, trained, tmp_path):
     assert result.returncode != 0 and "class-conditional model" in result.stderr
     result = run(cli, "sample", "--model", path, "--out", str(tmp_path / "x.npy"), "--n", "0", ok=False)
     assert result.returncode != 0 and "--n must be in" in result.stderr
+
+
+def test_checkpoint_selection_follows_the_same_training_path(cli):
+    """--select-every evaluates the weights with the lowest validation loss among checkpoints taken every E
+    epochs of the same training run: the final training loss equals the run without selection."""
+    args = ("train", "--method", "otcfm", "--source", "moons", "--target", "8gaussians", "--epochs", "12",
+            "--n-train", "1024", "--batch", "256", "--eval-points", "300", "--seed", "3", "--json")
+    plain = last_json(run(cli, *args))
+    chosen = last_json(run(cli, *args, "--select-every", "3"))
+    assert chosen["loss"] == plain["loss"] and chosen["steps"] == plain["steps"] == 48
+    assert chosen["selected_step"] in (12, 24, 36, 48) and math.isfinite(chosen["selected_val_loss"])
+    assert "selected_step" not in plain
+    if chosen["selected_step"] == 48:
+        assert chosen["w2"] == plain["w2"]
+
