@@ -12,6 +12,18 @@ from gfn.samplers import Sampler
 from gfn.utils.modules import MLP
 
 
+def forward_policy(module, inputs, mask):
+    """P_F of every state (rows of `inputs`, float32) as float64 [n, actions], restricted to `mask` (softmax over
+    the allowed actions), from the torchgfn P_F module — the first step of both benches' exact L1."""
+    import numpy as np
+    with torch.no_grad():
+        logits = module(torch.from_numpy(inputs)).double().numpy()
+    logits = np.where(mask, logits, -np.inf)
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=1, keepdims=True)
+
+
 def add_common_options(parser):
     """--batch, --trajectories, --eval-at, --seed, --threads."""
     parser.add_argument("--batch", type=int, default=16)

@@ -13,12 +13,11 @@ import argparse
 import json
 
 import numpy as np
-import torch
 
 from gfn.gym import DiscreteEBM
 from gfn.preprocessors import IdentityPreprocessor
 
-from _torchgfn_tb import add_common_options, train_tb
+from _torchgfn_tb import add_common_options, forward_policy, train_tb
 
 
 def exact_l1(module, ndim, alpha):
@@ -28,15 +27,9 @@ def exact_l1(module, ndim, alpha):
     idx = np.arange(n)
     powers = 3 ** np.arange(ndim)
     states = np.stack([(idx // powers[i]) % 3 - 1 for i in range(ndim)], axis=1)
-    with torch.no_grad():
-        logits = module(torch.from_numpy(states.astype(np.float32))).double().numpy()
     unset = states < 0
     full = ~unset.any(axis=1)
-    mask = np.concatenate([unset, unset, full[:, None]], axis=1)
-    logits = np.where(mask, logits, -np.inf)
-    logits -= logits.max(axis=1, keepdims=True)
-    p = np.exp(logits)
-    p /= p.sum(axis=1, keepdims=True)
+    p = forward_policy(module, states.astype(np.float32), np.concatenate([unset, unset, full[:, None]], axis=1))
     u = np.zeros(n)
     u[0] = 1
     pt = np.zeros(n)

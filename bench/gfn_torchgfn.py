@@ -12,12 +12,11 @@ import json
 import math
 
 import numpy as np
-import torch
 
 from gfn.gym import HyperGrid
 from gfn.preprocessors import KHotPreprocessor
 
-from _torchgfn_tb import add_common_options, train_tb
+from _torchgfn_tb import add_common_options, forward_policy, train_tb
 
 
 def reward(x, height, r0, r1, r2):
@@ -36,13 +35,8 @@ def exact_l1(module, ndim, height, r0, r1, r2):
     khot = np.zeros((n, ndim * height), np.float32)
     for d in range(ndim):
         khot[idx, d * height + states[:, d]] = 1
-    with torch.no_grad():
-        logits = module(torch.from_numpy(khot)).double().numpy()
     mask = np.concatenate([states < height - 1, np.ones((n, 1), bool)], axis=1)
-    logits = np.where(mask, logits, -np.inf)
-    logits -= logits.max(axis=1, keepdims=True)
-    p = np.exp(logits)
-    p /= p.sum(axis=1, keepdims=True)
+    p = forward_policy(module, khot, mask)
     u = np.zeros(n)
     u[0] = 1
     pt = np.zeros(n)
