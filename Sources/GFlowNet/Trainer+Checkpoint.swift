@@ -39,6 +39,8 @@ extension GFlowNetTrainer {
             metadata["flowgen." + key] = value
         }
         let replayed = replayCheckpoint()
+        // A callback that failed while a backward-kind item's path was derived must not leave a partial path.
+        try environment.throwIfFailed()
         metadata.merge(replayed.metadata) { _, new in new }
         tensors += replayed.tensors
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
@@ -96,10 +98,10 @@ extension GFlowNetTrainer {
         if let problem = trainer.optimizer.loadStateTensors(slots, stepCount: step) {
             throw FlowIOError.corrupt("checkpoint \(problem)")
         }
-        if let problem = trainer.restoreInFlight(meta["flowgen.rollouts_in_flight"] ?? "") ?? trainer.restoreReplay(from: file) {
-            throw FlowIOError.corrupt("checkpoint \(problem)")
-        }
+        let problem = trainer.restoreInFlight(meta["flowgen.rollouts_in_flight"] ?? "") ?? trainer.restoreReplay(from: file)
+        // A user callback that failed while the paths were re-walked is reported as itself, not as corruption.
         if let user { try user.throwIfFailed() }
+        if let problem { throw FlowIOError.corrupt("checkpoint \(problem)") }
         trainer.rng = savedRNG
         trainer.restoreCounters(trajectories: trajectories, modes: modes, logZEstimate: estimate)
         return trainer

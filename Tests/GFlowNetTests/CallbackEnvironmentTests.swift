@@ -157,6 +157,8 @@ final class CallbackEnvironmentTests: XCTestCase {
         let probe = Probe()
         let failing = try userGrid(grid, probe: probe)
         probe.failAt = ("forward_mask", 0)
-        XCTAssertThrowsError(try GFlowNetTrainer.restore(from: file, environment: failing))
+        XCTAssertThrowsError(try GFlowNetTrainer.restore(from: file, environment: failing)) { error in
+            guard case GFlowNetError.callback = error else { return XCTFail("a failing callback is reported as such, got \(error)") }
+        }
     }
 }
