@@ -2,7 +2,7 @@ import FlowTensor
 import FlowNN
 
 /// Checkpoint layout (safetensors, F32 only): the learned parameters under "encoder.*" (GAE's GCN stack),
-/// "ncn_encoder.*" and "head.*" (NCN/NCNC), the graph the model scores on (after `fit`: the split's
+/// "ncn_encoder.*" and "head.*" (NCN/NCNC), "nbfnet.*" (NBFNet), the graph the model scores on (after `fit`: the split's
 /// message-passing graph) as "scoring_edges" [m, 4] = (u ≫ 16, u & 0xFFFF, v ≫ 16, v & 0xFFFF) so every id is
 /// exact in F32, and metadata "flowgen.kind" = "linkpred", "flowgen.format" = "1", the configuration (floats as
 /// bit patterns) and the node/feature counts of the graph it was built on.
@@ -16,6 +16,7 @@ extension LinkPredictor {
         if let encoder { tensors += encoder.stateDict().map { ("encoder.\($0.name)", $0.tensor) } }
         if let ncnEncoder { tensors += ncnEncoder.stateDict().map { ("ncn_encoder.\($0.name)", $0.tensor) } }
         if let head { tensors += head.stateDict().map { ("head.\($0.name)", $0.tensor) } }
+        if let nbfnet { tensors += nbfnet.model.stateDict().map { ("nbfnet.\($0.name)", $0.tensor) } }
         let g = scoringGraph
         var edges = Tensor(zeros: [g.edgeCount, 4])
         edges.withUnsafeMutableBufferPointer { p in
@@ -84,7 +85,9 @@ extension LinkPredictor {
         for (name, dtype) in file.storedDTypes where dtype != "F32" {
             throw FlowIOError.corrupt("checkpoint tensor '\(name)' is stored as \(dtype); flowgen checkpoints hold F32 only")
         }
-        for (prefix, module) in [("encoder.", predictor.encoder as Module?), ("ncn_encoder.", predictor.ncnEncoder), ("head.", predictor.head)] {
+        let modules: [(String, Module?)] = [("encoder.", predictor.encoder), ("ncn_encoder.", predictor.ncnEncoder),
+                                            ("head.", predictor.head), ("nbfnet.", predictor.nbfnet?.model)]
+        for (prefix, module) in modules {
             guard let module else { continue }
             let state = file.tensors.filter { $0.name.hasPrefix(prefix) }.map { (String($0.name.dropFirst(prefix.count)), $0.tensor) }
             for (name, t) in state where !t.isFinite { throw FlowIOError.corrupt("checkpoint weight '\(prefix)\(name)' contains NaN or inf") }
@@ -108,6 +111,7 @@ extension LinkPredictor {
             sources.append(try id(ids[4 * e], ids[4 * e + 1])); targets.append(try id(ids[4 * e + 2], ids[4 * e + 3]))
         }
         predictor.scoringGraph = try graph.withEdges(sources: sources, targets: targets)
+        predictor.nbfnet?.scoringGraph = predictor.scoringGraph
         predictor.scoringOperator = nil
         return predictor
     }

@@ -56,7 +56,7 @@ public final class NBFNetTrainer {
     public private(set) var model: NBFNet
     var rng: RandomGenerator
     /// The graph scores are computed on (the split's message-passing graph after `fit`).
-    public private(set) var scoringGraph: Graph
+    public internal(set) var scoringGraph: Graph
 
     public init(graph: Graph, configuration: Configuration = Configuration()) throws {
         let c = configuration

@@ -76,7 +76,7 @@ def community_graph(seed=2, groups=4, size=20, p_in=0.35, p_out=0.01):
     return flowgen.Graph(n, edge_index=np.stack([u[keep], v[keep]]))
 
 
-def test_nbfnet_link_prediction_without_features():
+def test_nbfnet_link_prediction_without_features(tmp_path):
     with community_graph() as g, flowgen.LinkPredictor(g, "nbfnet", hidden=16, layers=3, epochs=3, batch_size=16,
                                                        hits_k=5, seed=0) as lp:
         assert g.num_features == 0
@@ -86,8 +86,14 @@ def test_nbfnet_link_prediction_without_features():
         # Test negatives are mostly cross-community pairs.
         assert report["test_auroc"] > 0.85 and 1 <= report["best_epoch"] <= 3 and report["epoch_seconds"] > 0
         assert report["test_ap"] > 0.8  # NBFNet's AP used to be left at 0 in the report
-        scores = lp.score([[0, 1], [0, 79]])
-        assert scores.shape == (2,) and np.all(np.isfinite(scores))
+        pairs = [[0, 1], [0, 79], [5, 60], [3, 4]]
+        scores = lp.score(pairs)
+        assert scores.shape == (4,) and np.all(np.isfinite(scores))
+        # A saved NBFNet keeps its weights and scoring graph (saving used to drop both).
+        path = tmp_path / "nbfnet.safetensors"
+        lp.save(path)
+        with flowgen.LinkPredictor.load(g, path) as restored:
+            np.testing.assert_array_equal(restored.score(pairs), scores)
 
 
 def test_nbfnet_misuse(lib, cora):
