@@ -984,7 +984,16 @@ typedef struct fg_linkpred_params {
                                      pt in (0, 1] */
     uint32_t train_candidates;    /* NCNC: completion candidates per pair and side while training [trndeg]; 0 = all */
     uint32_t test_candidates;     /* NCNC: the same while evaluating [tstdeg]; 0 = all (default 0) */
+    /* Added later (callers built against an older, shorter struct get the NCN protocol). */
+    uint32_t split_protocol;      /* FG_LINKPRED_SPLIT_* : the split and model-selection metric of fg_linkpred_fit
+                                     (default FG_LINKPRED_SPLIT_NCN) */
 } fg_linkpred_params;
+
+/** Split protocols of fg_linkpred_fit (fg_linkpred_params.split_protocol). */
+#define FG_LINKPRED_SPLIT_NCN    0  /* the NCN protocol: 70/10/20, selection by validation Hits@K */
+#define FG_LINKPRED_SPLIT_RANDOM 1  /* NBFNet's homogeneous-graph protocol: 85/5/10 (validation and test
+                                       negatives: as many uniform non-edges of the full graph as positives),
+                                       selection by validation AUROC */
 
 /** Default options (struct_size filled in). */
 fg_linkpred_params fg_linkpred_default_params(void);
@@ -999,6 +1008,7 @@ typedef struct fg_linkpred_report {
     double test_auroc;      /* test AUROC */
     double epoch_seconds;   /* mean wall-clock seconds per training epoch (0 for heuristics) */
     double test_ap;         /* test average precision (added later: written only when struct_size covers it) */
+    double val_auroc;       /* validation AUROC at that epoch (added later, likewise) */
 } fg_linkpred_report;
 
 /** Creates a link predictor on `graph` (the predictor keeps its own reference; the graph may be freed).
@@ -1007,7 +1017,7 @@ typedef struct fg_linkpred_report {
  *  FG_ERR_OUT_OF_MEMORY; with the default hidden 256 Cora exceeds it: use the paper's 32). NCN/NCNC use the
  *  NCN authors' Cora setting (dropouts 0.7 input, 0.05 hidden, 0.3 tail, 0.05 head, 0.4 adjacency entries;
  *  NCNC recalibration s 4.3, o 2.8, alpha 1, pt 0.75; all completion candidates). params may be NULL (defaults).
- *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model),
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE, FG_ERR_UNKNOWN_ENUM (model, split_protocol),
  *  FG_ERR_INVALID_ARGUMENT (out-of-range field, no features for GAE/NCN), FG_ERR_OUT_OF_MEMORY (n_nodes or
  *  n_features times hidden above 2^31). On failure *out = NULL. */
 fg_status fg_linkpred_create(const fg_graph *graph, const fg_linkpred_params *params, fg_linkpred **out);
@@ -1015,12 +1025,13 @@ fg_status fg_linkpred_create(const fg_graph *graph, const fg_linkpred_params *pa
 /** Releases a link predictor. NULL is accepted. */
 void fg_linkpred_free(fg_linkpred *lp);
 
-/** One run of the NCN protocol with split seed split_seed: a random 70/10/20 split of the undirected
- *  edges; validation and test negatives drawn uniformly from non-edges of the full graph (as many as the
- *  test positives, each); message passing on the training edges only (a leakage check fails loudly with
- *  FG_ERR_INTERNAL); GAE/NCN re-initialised from params.seed and trained params.epochs epochs with fresh
- *  uniform negatives per step; the model is left at its best-validation epoch, and scoring afterwards uses
- *  the training graph. progress (may be NULL) is called per epoch (once for heuristics). report may be
+/** One run of the split protocol (params.split_protocol) with split seed split_seed. NCN protocol: a random
+ *  70/10/20 split of the undirected edges, model selection by validation Hits@K; FG_LINKPRED_SPLIT_RANDOM:
+ *  85/5/10, selection by validation AUROC. Validation and test negatives are drawn uniformly from non-edges of
+ *  the full graph (as many as the positives of each); message passing on the training edges only (a leakage
+ *  check fails loudly with FG_ERR_INTERNAL); learned models are re-initialised from params.seed and trained
+ *  params.epochs epochs with fresh negatives per step; the model is left at its best-validation epoch, and
+ *  scoring afterwards uses the training graph. progress (may be NULL) is called per epoch (once for heuristics). report may be
  *  NULL. Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_STRUCT_SIZE (report), FG_ERR_INVALID_ARGUMENT (graph too
  *  small for a split, hits_k larger than the number of negatives), FG_ERR_CANCELLED, FG_ERR_NUMERICAL. */
 fg_status fg_linkpred_fit(fg_linkpred *lp, uint64_t split_seed, fg_progress_fn progress, void *user_data,

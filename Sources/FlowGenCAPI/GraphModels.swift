@@ -3,17 +3,25 @@ import FlowGen
 
 // fg_linkpred_* and fg_nodeclass_* (graph section of include/flowgen.h).
 
-/// fg_linkpred_params before the NCN/NCNC fields were appended (the bytes up to `hidden_dropout`, rounded up to
-/// the struct's 8-byte alignment), and the current size.
-let linkPredParamsFirstFieldsBytes = MemoryLayout<fg_linkpred_params>.offset(of: \fg_linkpred_params.hidden_dropout) ?? 0
-let knownLinkPredParamsSizes = [(linkPredParamsFirstFieldsBytes + 7) / 8 * 8, MemoryLayout<fg_linkpred_params>.size]
-/// fg_linkpred_report without test_ap (48 bytes) and with it.
+/// An older layout of a params struct that grew: its `struct_size` and how many of its bytes are fields
+/// (the offset of the first field added after it; the rest is trailing padding).
+struct OlderParamsLayout { let size: Int, bytes: Int }
+
+/// The older layout ending just before `field` (its size rounded up to the struct's 8-byte alignment).
+func olderLayout<P>(before field: PartialKeyPath<P>) -> OlderParamsLayout {
+    let bytes = MemoryLayout<P>.offset(of: field) ?? 0
+    return OlderParamsLayout(size: (bytes + 7) / 8 * 8, bytes: bytes)
+}
+
+/// fg_linkpred_params before the NCN/NCNC fields were appended, and before `split_protocol`.
+let olderLinkPredParams = [olderLayout(before: \fg_linkpred_params.hidden_dropout),
+                           olderLayout(before: \fg_linkpred_params.split_protocol)]
+/// fg_linkpred_report without test_ap (48 bytes), without val_auroc (56 bytes), and the current size.
 let knownLinkPredReportSizes = [MemoryLayout<fg_linkpred_report>.offset(of: \fg_linkpred_report.test_ap)!,
+                                MemoryLayout<fg_linkpred_report>.offset(of: \fg_linkpred_report.val_auroc)!,
                                 MemoryLayout<fg_linkpred_report>.size]
-/// fg_nodeclass_params before `heads`, `virtual_node` and `jumping_knowledge` were appended: the bytes up to
-/// `heads` (rounded up to the struct's 8-byte alignment), and the current size.
-let nodeClassParamsFirstFieldsBytes = MemoryLayout<fg_nodeclass_params>.offset(of: \fg_nodeclass_params.heads) ?? 0
-let knownNodeClassParamsSizes = [(nodeClassParamsFirstFieldsBytes + 7) / 8 * 8, MemoryLayout<fg_nodeclass_params>.size]
+/// fg_nodeclass_params before `heads`, `virtual_node` and `jumping_knowledge` were appended.
+let olderNodeClassParams = [olderLayout(before: \fg_nodeclass_params.heads)]
 
 /// FG_LINKPRED_* codes in order (nil = a code not implemented in this build).
 let linkModelByCode: [LinkModelKind?] = [.cn, .aa, .ra, .gae, .ncn, .ncnc, .nbfnet]
@@ -22,14 +30,14 @@ let gnnKindByCode: [GNNKind] = [.gcn, .sage, .gin, .gat]
 /// FG_JK_* codes in order (nil = none).
 let jumpingKnowledgeByCode: [JumpingKnowledge?] = [nil, .last, .concat, .max]
 
-/// Reads caller params of either known size over `defaults`: fields the caller's (older) layout lacks keep
-/// their defaults. The size is checked before anything beyond the first field is read.
-func readVersionedParams<P>(_ params: UnsafePointer<P>?, defaults: P, known: [Int], olderBytes: Int) throws -> P {
+/// Reads caller params of the current or an `older` layout over `defaults`: fields the caller's (older) layout
+/// lacks keep their defaults. The size is checked before anything beyond the first field is read.
+func readVersionedParams<P>(_ params: UnsafePointer<P>?, defaults: P, older: [OlderParamsLayout]) throws -> P {
     var p = defaults
     guard let params else { return p }
-    let declared = UnsafeRawPointer(params).load(as: UInt32.self)
-    try checkStructSize(declared, known: known, name: "params")
-    let bytes = Int(declared) == MemoryLayout<P>.size ? Int(declared) : olderBytes
+    let declared = Int(UnsafeRawPointer(params).load(as: UInt32.self))
+    try checkStructSize(UInt32(declared), known: older.map(\.size) + [MemoryLayout<P>.size], name: "params")
+    let bytes = declared == MemoryLayout<P>.size ? declared : older.first(where: { $0.size == declared })?.bytes ?? 4
     withUnsafeMutableBytes(of: &p) { dst in
         dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(params), count: bytes))
         dst.storeBytes(of: UInt32(MemoryLayout<P>.size), as: UInt32.self)   // struct_size is the first field
@@ -38,8 +46,7 @@ func readVersionedParams<P>(_ params: UnsafePointer<P>?, defaults: P, known: [In
 }
 
 func readNodeClassParams(_ params: UnsafePointer<fg_nodeclass_params>?) throws -> fg_nodeclass_params {
-    try readVersionedParams(params, defaults: fg_nodeclass_default_params(), known: knownNodeClassParamsSizes,
-                            olderBytes: nodeClassParamsFirstFieldsBytes)
+    try readVersionedParams(params, defaults: fg_nodeclass_default_params(), older: olderNodeClassParams)
 }
 
 @_cdecl("fg_linkpred_default_params")
@@ -66,6 +73,7 @@ public func fg_linkpred_default_params() -> fg_linkpred_params {
     p.completion = (c.completionScale, c.completionOffset, c.completionAlpha, c.completionPrior)
     p.train_candidates = 0
     p.test_candidates = 0
+    p.split_protocol = UInt32(FG_LINKPRED_SPLIT_NCN)
     return p
 }
 
@@ -81,8 +89,7 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
     return graphCall("fg_linkpred_create") {
         guard let out else { throw CAPIError.null("out") }
         let g = try graphBox(graph).graph
-        let p = try readVersionedParams(params, defaults: fg_linkpred_default_params(), known: knownLinkPredParamsSizes,
-                                        olderBytes: linkPredParamsFirstFieldsBytes)
+        let p = try readVersionedParams(params, defaults: fg_linkpred_default_params(), older: olderLinkPredParams)
         guard Int(p.model) < linkModelByCode.count, let model = linkModelByCode[Int(p.model)] else {
             throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.model = \(p.model) is not an FG_LINKPRED_* value")
         }
@@ -111,6 +118,11 @@ public func fg_linkpred_create(_ graph: OpaquePointer?, _ params: UnsafePointer<
         c.hitsK = Int(p.hits_k)
         c.targetLinkRemoval = p.target_link_removal != 0
         try applyNCNParams(p, to: &c)
+        let protocols: [LinkSplitProtocol] = [.ncn, .random]   // FG_LINKPRED_SPLIT_* codes in order
+        guard Int(p.split_protocol) < protocols.count else {
+            throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "params.split_protocol = \(p.split_protocol) is not an FG_LINKPRED_SPLIT_* value")
+        }
+        c.splitProtocol = protocols[Int(p.split_protocol)]
         if c.model.isLearned {
             guard g.featureCount > 0 else { throw CAPIError.invalid("model \(c.model.rawValue) needs node features; the graph has none") }
             let (weights, overflow) = g.featureCount.multipliedReportingOverflow(by: c.hidden)
@@ -158,7 +170,9 @@ public func fg_linkpred_fit(_ lp: OpaquePointer?, _ splitSeed: UInt64, _ progres
             report.pointee.test_mrr = r.testMRR
             report.pointee.test_auroc = r.testAUROC
             report.pointee.epoch_seconds = r.epochSeconds
-            if Int(report.pointee.struct_size) >= MemoryLayout<fg_linkpred_report>.size { report.pointee.test_ap = r.testAP }
+            let size = Int(report.pointee.struct_size)
+            if size >= knownLinkPredReportSizes[1] { report.pointee.test_ap = r.testAP }
+            if size >= MemoryLayout<fg_linkpred_report>.size { report.pointee.val_auroc = r.validationAUROC }
         }
     }
 }

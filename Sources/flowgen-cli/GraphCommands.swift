@@ -47,7 +47,7 @@ struct LinkPredCommand: ParsableCommand {
     @Option(help: "NCNC: completion candidates per pair and side while evaluating (0 = all).") var testDegree: Int = 0
     @Option(help: "Write the predictor of the last run to this safetensors file.") var save: String?
     @Option(help: "Write an SVG of every run's per-epoch training loss and validation metric.") var plot: String?
-    @Option(help: "NBFNet: split protocol, ncn (70/10/20, HR@100) or random (85/5/10, AUROC/AP).") var split: String = "ncn"
+    @Option(help: "Split protocol: ncn (70/10/20, selection by validation HR@100) or random (NBFNet's 85/5/10, selection by validation AUROC).") var split: String = "ncn"
     @Option(help: "NBFNet: state width, layers, training positives per step, Bellman–Ford runs per pass.") var nbfDim: Int = 32
     @Option var nbfLayers: Int = 6
     @Option var nbfBatch: Int = 64
@@ -73,6 +73,8 @@ struct LinkPredCommand: ParsableCommand {
         guard runs >= 1, epochs >= 0 else { throw ValidationError("--runs must be ≥ 1 and --epochs ≥ 0") }
         let graph = try GraphLoader.load(directory: try graphDataDirectory(data))
         var config = LinkPredictor.Configuration(model: kind)
+        guard let splitProtocol = LinkSplitProtocol(rawValue: split.lowercased()) else { throw ValidationError("--split must be ncn or random") }
+        config.splitProtocol = splitProtocol
         config.epochs = epochs; config.hidden = hidden; config.batchSize = batch; config.outputWidth = outDim
         if let lr { config.learningRate = lr }
         if let inputDropout { config.inputDropout = inputDropout }
@@ -105,7 +107,8 @@ struct LinkPredCommand: ParsableCommand {
             if let save, r == runs - 1 { try predictor.save(to: save) }
             if r == runs - 1 { inferenceSeconds = predictor.inferenceSeconds() }
             if !common.json || isatty(2) == 0 {
-                fputs("run \(r): test HR@100 \(format3("", result.testHits * 100)) (best epoch \(result.bestEpoch), val \(format3("", result.validationHits * 100)))\n", stderr)
+                let validation = splitProtocol == .ncn ? "val HR@100 \(format3("", result.validationHits * 100))" : "val AUROC \(format3("", result.validationAUROC))"
+                fputs("run \(r): test HR@100 \(format3("", result.testHits * 100)), AUROC \(format3("", result.testAUROC)) (best epoch \(result.bestEpoch), \(validation))\n", stderr)
             }
         }
         let (hm, hs) = meanAndStd(results.map { $0.testHits * 100 })
@@ -117,7 +120,9 @@ struct LinkPredCommand: ParsableCommand {
             guard kind.isLearned, epochs > 0 else { throw ValidationError("--plot needs a trained model (gae, ncn, ncnc, nbfnet) and --epochs ≥ 1") }
             try writeRunCurves(plot, title: "\(kind.rawValue) link prediction, \(runs) runs: test HR@100 \(format3("", hm)) ± \(format3("", hs))",
                                panels: [CurvePanel(caption: "training loss", runs: losses, logScale: true),
-                                        CurvePanel(caption: "validation HR@\(config.hitsK) (%)", runs: results.map { $0.validationHistory.map { $0 * 100 } })])
+                                        splitProtocol == .ncn
+                                            ? CurvePanel(caption: "validation HR@\(config.hitsK) (%)", runs: results.map { $0.validationHistory.map { $0 * 100 } })
+                                            : CurvePanel(caption: "validation AUROC", runs: results.map(\.validationHistory))])
         }
         print("\(kind.rawValue) on \(graph.nodeCount) nodes / \(graph.edgeCount) edges, \(runs) runs: test HR@100 \(format3("", hm)) ± \(format3("", hs)), MRR \(format3("", mrr)), AUROC \(format3("", auroc)), AP \(format3("", ap)), \(format3("", epochSeconds)) s/epoch")
         if common.json {
@@ -125,7 +130,7 @@ struct LinkPredCommand: ParsableCommand {
                 ("model", .string(kind.rawValue)), ("hr100_mean", .number(hm)), ("hr100_std", .number(hs)),
                 ("mrr", .number(mrr)), ("auroc", .number(auroc)), ("ap", .number(ap)), ("epoch_seconds", .number(epochSeconds)),
                 ("inference_seconds", .number(inferenceSeconds)), ("runs", .number(Double(runs))), ("epochs", .number(Double(kind.isLearned ? epochs : 0))),
-                ("hr100_per_run", .array(results.map { .number($0.testHits * 100) })),
+                ("hr100_per_run", .array(results.map { .number($0.testHits * 100) })), ("split", .string(splitProtocol.rawValue)),
             ]).serialized())
         }
     }

@@ -107,6 +107,36 @@ final class LinkPredictionTests: XCTestCase {
         XCTAssertEqual(predictor.scores(NodePairs(sources: [0, 1], targets: [2, 3])).count, 2)
     }
 
+    func testRandomSplitProtocolSelectsByValidationAUROC() throws {
+        let graph = try cora()
+        // Heuristic: the 85/5/10 split and the test AUROC of its own scores.
+        var heuristic = LinkPredictor.Configuration(model: .cn)
+        heuristic.splitProtocol = .random
+        let cn = try LinkPredictor(graph: graph, configuration: heuristic)
+        let cnResult = try cn.fit(splitSeed: 3)
+        let split = try XCTUnwrap(cn.split)
+        XCTAssertEqual(split.testPositives.count, graph.edgeCount / 10)
+        XCTAssertEqual(split.validationPositives.count, graph.edgeCount * 5 / 100)
+        XCTAssertEqual(split.testNegatives.count, split.testPositives.count)
+        XCTAssertEqual(split.supervisionEdges.count, graph.edgeCount - split.testPositives.count - split.validationPositives.count)
+        let expected = try LinkMetrics.auroc(positive: LinkHeuristic.commonNeighbors.scores(split.testPositives, on: split.messagePassingGraph),
+                                             negative: LinkHeuristic.commonNeighbors.scores(split.testNegatives, on: split.messagePassingGraph))
+        XCTAssertEqual(cnResult.testAUROC, expected, accuracy: 1e-12)
+        // Learned: the kept epoch is the first maximum of validation AUROC, whose value the result reports.
+        var c = LinkPredictor.Configuration(model: .gae)
+        c.hidden = 64; c.epochs = 12; c.splitProtocol = .random
+        let gae = try LinkPredictor(graph: graph, configuration: c)
+        let r = try gae.fit(splitSeed: 3)
+        XCTAssertEqual(r.validationHistory.count, 12)
+        let best = try XCTUnwrap(r.validationHistory.indices.max { (r.validationHistory[$0], -$0) < (r.validationHistory[$1], -$1) })
+        XCTAssertEqual(r.bestEpoch, best + 1)
+        XCTAssertEqual(r.validationAUROC, r.validationHistory[best])
+        XCTAssertGreaterThan(r.testAUROC, 0.8, "GAE 85/5/10 AUROC \(r.testAUROC)")
+        let v = try gae.evaluate(positives: try XCTUnwrap(gae.split).validationPositives,
+                                 negatives: try XCTUnwrap(gae.split).validationNegatives, k: 100)
+        XCTAssertEqual(v.auroc, r.validationAUROC, accuracy: 1e-12, "the predictor is left at its best-validation state")
+    }
+
     func testNCNTrainsWithTargetLinkRemoval() throws {
         var c = LinkPredictor.Configuration(model: .ncn)
         c.hidden = 64; c.epochs = 8

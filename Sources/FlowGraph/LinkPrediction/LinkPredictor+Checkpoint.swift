@@ -38,7 +38,7 @@ extension LinkPredictor {
             "flowgen.kind": Self.checkpointKind, "flowgen.format": "1", "flowgen.model": c.model.rawValue,
             "flowgen.hidden": String(c.hidden), "flowgen.output_width": String(c.outputWidth), "flowgen.layers": String(c.layers), "flowgen.epochs": String(c.epochs),
             "flowgen.batch_size": String(c.batchSize), "flowgen.seed": String(c.seed), "flowgen.hits_k": String(c.hitsK),
-            "flowgen.target_link_removal": c.targetLinkRemoval ? "1" : "0",
+            "flowgen.target_link_removal": c.targetLinkRemoval ? "1" : "0", "flowgen.split_protocol": c.splitProtocol.rawValue,
             "flowgen.train_candidate_degree": String(c.trainCandidateDegree),
             "flowgen.test_candidate_degree": String(c.testCandidateDegree),
             "flowgen.node_count": String(graph.nodeCount), "flowgen.feature_count": String(graph.featureCount),
@@ -67,6 +67,10 @@ extension LinkPredictor {
         c.batchSize = try fields.integer("batch_size"); c.seed = try fields.integer("seed", as: UInt64.self)
         c.hitsK = try fields.integer("hits_k")
         c.targetLinkRemoval = try fields.integer("target_link_removal", as: UInt8.self) != 0
+        if let name = file.metadata["flowgen.split_protocol"] {   // absent in checkpoints written before it existed
+            guard let value = LinkSplitProtocol(rawValue: name) else { throw FlowIOError.corrupt("unknown split protocol '\(name)' in checkpoint") }
+            c.splitProtocol = value
+        }
         c.trainCandidateDegree = try fields.integer("train_candidate_degree")
         c.testCandidateDegree = try fields.integer("test_candidate_degree")
         c.learningRate = try fields.float("learning_rate"); c.dropout = try fields.float("dropout")

@@ -34,12 +34,23 @@ public enum LinkModelKind: String, Sendable, CaseIterable {
     }
 }
 
-/// One run of the NCN protocol: the test metrics at the epoch with the best validation Hits@K.
+/// How `LinkPredictor.fit(splitSeed:)` splits the graph and selects the epoch.
+public enum LinkSplitProtocol: String, Sendable, CaseIterable {
+    /// The NCN protocol (`LinkSplit.ncn`): 70/10/20, model selection by validation Hits@K.
+    case ncn
+    /// NBFNet's homogeneous-graph protocol (`LinkSplit.random`): 85/5/10, model selection by validation AUROC.
+    case random
+}
+
+/// One run of a split protocol: the test metrics at the epoch with the best validation Hits@K (NCN protocol)
+/// or validation AUROC (85/5/10).
 public struct LinkRunResult: Sendable {
     public var seed: UInt64
-    /// 1-based epoch whose validation Hits@K was best (0 for heuristics).
+    /// 1-based epoch whose validation selection metric was best (0 for heuristics).
     public var bestEpoch: Int
     public var validationHits: Double
+    /// Validation AUROC at that epoch.
+    public var validationAUROC = 0.0
     public var testHits: Double
     public var testMRR: Double
     public var testAUROC: Double
@@ -47,11 +58,12 @@ public struct LinkRunResult: Sendable {
     public var epochSeconds: Double
     /// Test average precision at that epoch.
     public var testAP: Double = 0
-    /// Validation Hits@K after each epoch (epoch 1 first; empty for heuristics).
+    /// The validation selection metric (Hits@K, or AUROC under `.random`) after each epoch (epoch 1 first;
+    /// empty for heuristics).
     public var validationHistory: [Double] = []
 }
 
-/// Trains and evaluates a link predictor under the NCN protocol (`LinkSplit.ncn`): message passing on the
+/// Trains and evaluates a link predictor under the NCN protocol (`LinkSplit.ncn`; or NBFNet's 85/5/10, `splitProtocol`): message passing on the
 /// training edges, per-epoch uniform training negatives, BCE loss, model selection by validation Hits@K.
 ///
 /// NCN/NCNC follow the authors' code and Cora command (GraphPKU/NeuralCommonNeighbor, `NeighborOverlap.py
@@ -97,6 +109,8 @@ public final class LinkPredictor {
         /// NCNC: at most this many completion candidates per pair and side while training / evaluating
         /// (`trndeg`/`tstdeg`; 0 = all, as in the authors' Planetoid commands).
         public var trainCandidateDegree = 0, testCandidateDegree = 0
+        /// The split and the model-selection metric of `fit(splitSeed:)`.
+        public var splitProtocol: LinkSplitProtocol = .ncn
         /// NCNC recalibration of the inner probability: p̃ = α·pt·σ(s(p−o)) / (pt·σ(s(p−o)) + 1 − σ(s(p−o)))
         /// (Cora: s 4.3, o 2.8, α 1, pt 0.75).
         public var completionScale: Float = 4.3, completionOffset: Float = 2.8
@@ -242,8 +256,10 @@ public final class LinkPredictor {
     /// configuration's seed, trained `epochs` epochs and left at their best-validation state.
     /// `progress(epoch, total, loss)` returning false stops with `GraphError.cancelled`.
     public func fit(splitSeed: UInt64, progress: ((Int, Int, Float) -> Bool)? = nil) throws -> LinkRunResult {
-        let split = try LinkSplit.ncn(graph: graph, seed: splitSeed)
+        let split = configuration.splitProtocol == .ncn ? try LinkSplit.ncn(graph: graph, seed: splitSeed)
+            : try LinkSplit.random(graph: graph, validationFraction: 0.05, testFraction: 0.1, seed: splitSeed)
         let k = configuration.hitsK
+        let byAUROC = configuration.splitProtocol == .random
         guard k <= split.validationNegatives.count, k <= split.testNegatives.count else {
             throw GraphError.invalid("K = \(k) is larger than the number of negatives (\(split.testNegatives.count))")
         }
@@ -256,10 +272,11 @@ public final class LinkPredictor {
                                    testAUROC: 0, epochSeconds: 0)
         func record(epoch: Int) throws -> Bool {
             let v = try evaluate(positives: split.validationPositives, negatives: split.validationNegatives, k: k)
-            if epoch > 0 { result.validationHistory.append(v.hits) }
-            guard epoch == 0 || v.hits > result.validationHits || result.bestEpoch == 0 else { return false }
+            let metric = byAUROC ? v.auroc : v.hits
+            if epoch > 0 { result.validationHistory.append(metric) }
+            guard epoch == 0 || metric > (byAUROC ? result.validationAUROC : result.validationHits) || result.bestEpoch == 0 else { return false }
             let t = try evaluate(positives: split.testPositives, negatives: split.testNegatives, k: k)
-            result.bestEpoch = epoch; result.validationHits = v.hits
+            result.bestEpoch = epoch; result.validationHits = v.hits; result.validationAUROC = v.auroc
             result.testHits = t.hits; result.testMRR = t.mrr; result.testAUROC = t.auroc; result.testAP = t.ap
             return true
         }

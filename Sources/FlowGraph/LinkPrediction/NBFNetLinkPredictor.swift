@@ -1,6 +1,6 @@
 /// `LinkPredictor` with model `.nbfnet`: the configuration maps to `NBFNetTrainer` (hidden = state width,
-/// layers = NBF layers, batch = Bellman–Ford sources per step, capped at 64) and `fit(splitSeed:)` runs the NCN
-/// protocol with model selection by validation Hits@K.
+/// layers = NBF layers, batch = training positives per step, capped at 64) and `fit(splitSeed:)` runs the
+/// configured split protocol (NCN: selection by validation Hits@K; 85/5/10: by validation AUROC).
 extension LinkPredictor {
     /// The NBFNet settings implied by the configuration.
     var nbfnetConfiguration: NBFNetTrainer.Configuration {
@@ -13,7 +13,7 @@ extension LinkPredictor {
         c.seed = configuration.seed
         c.hitsK = configuration.hitsK
         c.removeTargetEdges = configuration.targetLinkRemoval
-        c.selectByHits = true
+        c.selectByHits = configuration.splitProtocol == .ncn
         return c
     }
 
@@ -23,7 +23,8 @@ extension LinkPredictor {
         var result = LinkRunResult(seed: splitSeed, bestEpoch: r.bestEpoch, validationHits: r.validationHits, testHits: r.testHits,
                                    testMRR: r.testMRR, testAUROC: r.testAUROC, epochSeconds: r.epochSeconds)
         result.testAP = r.testAveragePrecision
-        result.validationHistory = r.validationHitsHistory
+        result.validationAUROC = r.validationAUROC
+        result.validationHistory = configuration.splitProtocol == .ncn ? r.validationHitsHistory : r.validationAUROCHistory
         return result
     }
 }

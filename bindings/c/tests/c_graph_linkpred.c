@@ -1,6 +1,7 @@
 /*
  * c_graph_linkpred — link predictors from C: NCN/NCNC training on a small synthetic graph, the report's
- * test_ap with the old and new struct sizes, fg_linkpred_average_precision, fg_linkpred_save/_load round
+ * test_ap with the old and new struct sizes, the 85/5/10 split protocol (val_auroc; older params and report
+ * sizes), fg_linkpred_average_precision, fg_linkpred_save/_load round
  * trips (bit-identical scores) and their misuse (NULLs, bad paths, missing, garbage, truncated and
  * mismatched files). Every failing call must return the documented status with a message and leave
  * *out == NULL.
@@ -182,6 +183,48 @@ static void test_save_load(fg_graph *g) {
     fg_linkpred_free(lp);
 }
 
+static void test_random_split_protocol(fg_graph *g) {
+    SECTION("85/5/10 split protocol, val_auroc, older struct sizes");
+    fg_linkpred_params p = fg_linkpred_default_params();
+    CHECK(p.split_protocol == FG_LINKPRED_SPLIT_NCN);
+    p.model = FG_LINKPRED_GAE;
+    p.hidden = 16;
+    p.epochs = 6;
+    p.hits_k = 5;
+    p.split_protocol = FG_LINKPRED_SPLIT_RANDOM;
+    fg_linkpred *lp = NULL;
+    if (!EXPECT_OK(fg_linkpred_create(g, &p, &lp))) return;
+    fg_linkpred_report r;
+    memset(&r, 0, sizeof r);
+    r.struct_size = sizeof r;
+    EXPECT_OK(fg_linkpred_fit(lp, 2, NULL, NULL, &r));
+    CHECKF(r.best_epoch >= 1 && r.best_epoch <= 6, "best epoch %u", r.best_epoch);
+    CHECKF(r.val_auroc > 0.6 && r.val_auroc <= 1, "validation AUROC %f", r.val_auroc);
+    CHECKF(r.test_auroc > 0.6 && r.test_auroc <= 1, "test AUROC %f", r.test_auroc);
+    /* The report without val_auroc is accepted and val_auroc is left alone. */
+    fg_linkpred_report old;
+    memset(&old, 0, sizeof old);
+    old.struct_size = (uint32_t)offsetof(fg_linkpred_report, val_auroc);
+    old.val_auroc = -7;
+    EXPECT_OK(fg_linkpred_fit(lp, 2, NULL, NULL, &old));
+    CHECK(old.val_auroc == -7 && old.test_ap == r.test_ap && old.test_auroc == r.test_auroc);
+    fg_linkpred_free(lp);
+
+    p.split_protocol = 2;
+    lp = SENTINEL;
+    EXPECT_STATUS(FG_ERR_UNKNOWN_ENUM, fg_linkpred_create(g, &p, &lp));
+    CHECK(lp == NULL);
+    /* A caller built before split_protocol existed: the field is beyond its struct and must not be read. */
+    p.struct_size = (uint32_t)((offsetof(fg_linkpred_params, split_protocol) + 7) / 8 * 8);
+    if (EXPECT_OK(fg_linkpred_create(g, &p, &lp))) {
+        memset(&old, 0, sizeof old);
+        old.struct_size = sizeof old;
+        EXPECT_OK(fg_linkpred_fit(lp, 2, NULL, NULL, &old));
+        CHECKF(old.val_hits > 0 && old.best_epoch >= 1, "NCN protocol val HR %f", old.val_hits);
+        fg_linkpred_free(lp);
+    }
+}
+
 int main(void) {
     fg_test_install_handlers();
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -193,6 +236,7 @@ int main(void) {
     fg_graph *g = make_graph(N);
     if (g) {
         test_fit_report_and_ap(g);
+        test_random_split_protocol(g);
         test_save_load(g);
         fg_graph_free(g);
     }

@@ -7,7 +7,8 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, 
 
 __all__ = ["LinkPredParams", "LinkPredReport", "NodeClassParams", "SIGNATURES", "INDEX_INT32",
            "INDEX_INT64", "LINKPRED_CN", "LINKPRED_AA", "LINKPRED_RA", "LINKPRED_GAE", "LINKPRED_NCN",
-           "LINKPRED_NCNC", "LINKPRED_NBFNET", "LINKPRED_MODELS", "GNN_GCN", "GNN_SAGE", "GNN_GIN", "GNN_GAT",
+           "LINKPRED_NCNC", "LINKPRED_NBFNET", "LINKPRED_MODELS", "LINKPRED_SPLIT_NCN", "LINKPRED_SPLIT_RANDOM",
+           "LINKPRED_SPLITS", "GNN_GCN", "GNN_SAGE", "GNN_GIN", "GNN_GAT",
            "GNN_MODELS", "JK_NONE", "JK_LAST", "JK_CONCAT", "JK_MAX", "JK_MODES"]
 
 # Constants (values pinned by the C ABI).
@@ -20,6 +21,8 @@ LINKPRED_GAE = 3
 LINKPRED_NCN = 4
 LINKPRED_NCNC = 5
 LINKPRED_NBFNET = 6
+LINKPRED_SPLIT_NCN = 0
+LINKPRED_SPLIT_RANDOM = 1
 GNN_GCN = 0
 GNN_SAGE = 1
 GNN_GIN = 2
@@ -33,6 +36,8 @@ JK_MAX = 3
 LINKPRED_MODELS = {"cn": LINKPRED_CN, "common_neighbors": LINKPRED_CN, "aa": LINKPRED_AA,
                    "adamic_adar": LINKPRED_AA, "ra": LINKPRED_RA, "resource_allocation": LINKPRED_RA,
                    "gae": LINKPRED_GAE, "ncn": LINKPRED_NCN, "ncnc": LINKPRED_NCNC, "nbfnet": LINKPRED_NBFNET}
+#: Names accepted by LinkPredictor(split=...).
+LINKPRED_SPLITS = {"ncn": LINKPRED_SPLIT_NCN, "random": LINKPRED_SPLIT_RANDOM}
 #: Names accepted by NodeClassifier(model=...).
 GNN_MODELS = {"gcn": GNN_GCN, "sage": GNN_SAGE, "graphsage": GNN_SAGE, "gin": GNN_GIN, "gat": GNN_GAT}
 #: Names accepted by NodeClassifier(jumping_knowledge=...) (None = JK_NONE).
@@ -63,6 +68,7 @@ class LinkPredParams(Structure):
         ("completion", c_float * 4),
         ("train_candidates", c_uint32),
         ("test_candidates", c_uint32),
+        ("split_protocol", c_uint32),
     ]
 
 
@@ -78,6 +84,7 @@ class LinkPredReport(Structure):
         ("test_auroc", c_double),
         ("epoch_seconds", c_double),
         ("test_ap", c_double),
+        ("val_auroc", c_double),
     ]
 
 

@@ -229,6 +229,8 @@ class LinkPredictor(NativeHandle):
     completion (s, o, alpha, pt) = (4.3, 2.8, 1, 0.75) for NCNC's recalibration, train_candidates /
     test_candidates 0 (all NCNC completion candidates). For ``model="nbfnet"`` (no node features needed) unset hidden, epochs and
     batch_size take NBFNet's Cora recipe instead: 32, 20 and 64 (layers 0 = 6, learning_rate 0 = 5e-3).
+    split selects fit's protocol: "ncn" (default: 70/10/20, selection by validation Hits@K) or "random"
+    (NBFNet's 85/5/10, selection by validation AUROC).
     """
 
     #: Options that differ from the library defaults when model="nbfnet".
@@ -240,12 +242,14 @@ class LinkPredictor(NativeHandle):
     def __init__(self, graph, model="cn", *, hidden=None, layers=None, learning_rate=None, dropout=None,
                  epochs=None, batch_size=None, seed=None, hits_k=None, target_link_removal=None,
                  input_dropout=None, hidden_dropout=None, predictor_dropout=None, predictor_edge_dropout=None,
-                 predictor_learning_rate=None, completion=None, train_candidates=None, test_candidates=None):
+                 predictor_learning_rate=None, completion=None, train_candidates=None, test_candidates=None,
+                 split="ncn"):
         if not isinstance(graph, Graph):
             raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "graph must be a flowgen.Graph; got %r" % (graph,))
         lib = get_lib()
         params = lib.fg_linkpred_default_params()
         params.model = _enum("model", model, _s.LINKPRED_MODELS)
+        params.split_protocol = _enum("split", split, _s.LINKPRED_SPLITS)
         if params.model == _s.LINKPRED_NBFNET:
             hidden = self._NBFNET_DEFAULTS["hidden"] if hidden is None else hidden
             epochs = self._NBFNET_DEFAULTS["epochs"] if epochs is None else epochs
@@ -281,8 +285,9 @@ class LinkPredictor(NativeHandle):
         self._init_handle(out.value)
 
     def fit(self, split_seed=0, progress=None):
-        """One run of the NCN protocol on the split seeded by split_seed; returns a dict with best_epoch,
-        val_hits, test_hits (strict Hits@K), test_mrr, test_auroc, epoch_seconds, test_ap. progress(epoch, total, loss)
+        """One run of the split protocol (``split`` at construction) on the split seeded by split_seed; returns a
+        dict with best_epoch, val_hits, test_hits (strict Hits@K), test_mrr, test_auroc, epoch_seconds, test_ap,
+        val_auroc (all at the best-validation epoch). progress(epoch, total, loss)
         returning a truthy value stops training (FlowgenError FG_ERR_CANCELLED)."""
         seed = _index("split_seed", split_seed)
         lib = get_lib()

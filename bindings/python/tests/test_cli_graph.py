@@ -24,6 +24,17 @@ def test_linkpred_json_and_plot(cli, tmp_path):
     assert "validation HR@100" in text
 
 
+def test_linkpred_random_split_protocol(cli, tmp_path):
+    plot = tmp_path / "gae_random.svg"
+    out = run_cli(cli, "linkpred", "--model", "gae", "--split", "random", "--runs", "1", "--epochs", "3", "--json",
+                  "--plot", str(plot))
+    result = last_json(out)
+    assert result["split"] == "random" and 0.5 < result["auroc"] <= 1
+    assert "validation AUROC" in plot.read_text()
+    cn = last_json(run_cli(cli, "linkpred", "--model", "cn", "--split", "random", "--runs", "1", "--json"))
+    assert cn["split"] == "random" and 0.5 < cn["auroc"] < 1
+
+
 def test_nodeclass_json_and_plot(cli, tmp_path):
     plot = tmp_path / "gcn.svg"
     out = run_cli(cli, "nodeclass", "--model", "gcn", "--runs", "2", "--epochs", "20", "--json", "--plot", str(plot))
@@ -47,6 +58,8 @@ def test_cli_errors_are_clear(cli, tmp_path):
     out = run_cli(cli, "linkpred", "--model", "gae", "--runs", "1", "--epochs", "1", "--plot",
               str(tmp_path / "missing" / "x.svg"), ok=False)
     assert "missing" in out.stderr
+    out = run_cli(cli, "linkpred", "--model", "gae", "--split", "80/20", ok=False)
+    assert "--split must be ncn or random" in out.stderr
     out = run_cli(cli, "nodeclass", "--model", "transformer", ok=False)
     assert "--model must be" in out.stderr
     out = run_cli(cli, "linkpred", "--model", "gae", "--data", str(tmp_path / "nowhere"), ok=False)

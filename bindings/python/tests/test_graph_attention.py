@@ -9,7 +9,7 @@ import pytest
 import flowgen
 from flowgen import _sig_graph as S
 from flowgen import constants as C
-from flowgen.errors import FlowgenError
+from flowgen.errors import FlowgenError, UnknownEnumError
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,16 @@ def test_nbfnet_link_prediction_without_features(tmp_path):
         lp.save(path)
         with flowgen.LinkPredictor.load(g, path) as restored:
             np.testing.assert_array_equal(restored.score(pairs), scores)
+
+
+def test_nbfnet_on_nbfnets_own_split_protocol():
+    """split="random": NBFNet's 85/5/10 protocol with selection by validation AUROC."""
+    with community_graph() as g, flowgen.LinkPredictor(g, "nbfnet", hidden=16, layers=3, epochs=3, batch_size=16,
+                                                       hits_k=5, seed=0, split="random") as lp:
+        report = lp.fit(split_seed=0)
+        assert 0.8 < report["val_auroc"] <= 1 and report["test_auroc"] > 0.8 and 1 <= report["best_epoch"] <= 3
+        with pytest.raises(UnknownEnumError, match="split"):
+            flowgen.LinkPredictor(g, "nbfnet", split="70/10/20")
 
 
 def test_nbfnet_misuse(lib, cora):
