@@ -49,10 +49,10 @@ public final class TimeConditionedMLP: Module {
         network(Variable(input(x, times: t, labels: labels)))
     }
 
-    /// v(x, t[, c]) at one shared time, without recording gradients (for ODE solvers).
+    /// v(x, t[, c]) at one shared time, without recording gradients (for ODE solvers; `MLP.evaluate`).
     public func velocity(_ x: Tensor, t: Double, labels: [Int32]? = nil) -> Tensor {
         let times = [Float](repeating: Float(t), count: x.shape[0])
-        return withoutGradients { network(Variable(input(x, times: times, labels: labels))).value }
+        return network.evaluate(input(x, times: times, labels: labels))
     }
 
     /// Classifier-free guided velocity (Ho & Salimans 2022) from the conditional v_c (labels) and the

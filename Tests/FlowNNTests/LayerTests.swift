@@ -54,6 +54,27 @@ final class LayerTests: XCTestCase {
         }
     }
 
+    func testMLPEvaluateMatchesTheGraphForwardForEveryActivation() {
+        // 300 rows: two full blocks of 128 and a partial one; widths as the flow-matching velocity net.
+        let x = testTensor([300, 3], seed: 11)
+        for kind in ActivationKind.allCases {
+            var rng = RandomGenerator(seed: 12)
+            let mlp = MLP(widths: [3, 64, 64, 64, 2], activation: kind, outputActivation: kind == .identity ? .tanh : .identity, rng: &rng)
+            let graph = withoutGradients { mlp(Variable(x)).value }
+            let fused = mlp.evaluate(x)
+            XCTAssertEqual(fused.shape, [300, 2], kind.rawValue)
+            let scale = graph.scalars.map { Swift.abs($0) }.max() ?? 1
+            let diff = zip(graph.scalars, fused.scalars).map { Swift.abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(diff, 1e-5 * Swift.max(scale, 1), kind.rawValue)
+            XCTAssertEqual(mlp.evaluate(x, rowBlock: 7).scalars.count, 600)
+            let odd = mlp.evaluate(x, rowBlock: 7).scalars
+            XCTAssertLessThanOrEqual(zip(odd, fused.scalars).map { Swift.abs($0 - $1) }.max() ?? 0, 1e-5 * Swift.max(scale, 1), kind.rawValue)
+        }
+        var rng = RandomGenerator(seed: 13)
+        let noBias = MLP(widths: [3, 5], rng: &rng)
+        XCTAssertEqual(noBias.evaluate(Tensor(zeros: [0, 3])).shape, [0, 5])
+    }
+
     func testStateDictRoundTrip() throws {
         var rngA = RandomGenerator(seed: 8), rngB = RandomGenerator(seed: 9)
         let a = MLP(widths: [3, 5, 2], rng: &rngA), b = MLP(widths: [3, 5, 2], rng: &rngB)

@@ -100,6 +100,16 @@ public enum Activation {
     public static let seluAlpha: Float = 1.6732632423543772848170429916717
     public static let seluScale: Float = 1.0507009873554804934193349852946
 
+    /// In-place forward kernels over a raw buffer of `n` floats: the same vectorised kernels the autodiff ops
+    /// run, for inference paths that keep their own buffers.
+    public static func leakyReluInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int, slope: Float) { cflow_leaky_relu(p, p, n, slope) }
+    /// λ·elu(x, α) in place (λ = 1 for ELU).
+    public static func scaledEluInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int, scale: Float, alpha: Float) {
+        cflow_scaled_elu(p, p, n, scale, alpha)
+    }
+    public static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) { cflow_tanh(p, p, n) }
+    public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) { cflow_sigmoid(p, p, n) }
+
     @inline(__always) public static func sigmoid(_ x: Float) -> Float {
         x >= 0 ? 1 / (1 + expf(-x)) : { let e = expf(x); return e / (1 + e) }()
     }

@@ -31,6 +31,40 @@ public final class MLP: Module {
         return h
     }
 
+    /// x [n, input] → [n, output] for inference, without an autodiff graph: rows go through every layer in
+    /// blocks of `rowBlock`, so each block's activations stay in cache and only two block-sized scratch buffers
+    /// are allocated (the graph path allocates a full [n, width] tensor per op). Same values as
+    /// `callAsFunction` up to the summation order of the matrix products.
+    public func evaluate(_ x: Tensor, rowBlock: Int = 128) -> Tensor {
+        let w = widths, n = x.shape[0], block = Swift.max(rowBlock, 1)
+        precondition(x.rank == 2 && x.shape[1] == w[0], "MLP.evaluate: input \(x.shape), expected [n, \(w[0])]")
+        let out = Tensor(uninitialized: [n, w[w.count - 1]])
+        let widest = w.max() ?? 1
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 &* block &* widest)
+        defer { scratch.deallocate() }
+        let input = x.storage.pointer, output = out.storage.pointer
+        var start = 0
+        while start < n {
+            let rows = Swift.min(block, n &- start)
+            var source = UnsafePointer(input + start &* w[0])
+            for (i, layer) in layers.enumerated() {
+                let last = i == layers.count - 1, inWidth = w[i], width = w[i + 1]
+                let target = last ? output + start &* width : scratch + (i % 2) &* block &* widest
+                if let bias = layer.bias {
+                    let b = bias.value.storage.pointer
+                    for r in 0..<rows { (target + r &* width).update(from: b, count: width) }
+                }
+                BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: width, k: inWidth, a: source, lda: inWidth,
+                          b: layer.weight.value.storage.pointer, ldb: inWidth, beta: layer.bias == nil ? 0 : 1,
+                          c: target, ldc: width)
+                (last ? outputActivation : activation).applyInPlace(target, count: rows &* width)
+                source = UnsafePointer(target)
+            }
+            start &+= rows
+        }
+        return withExtendedLifetime((x, layers)) { out }
+    }
+
     public func namedParameters() -> [(name: String, parameter: Variable)] {
         layers.enumerated().flatMap { scoped("layers.\($0.offset)", $0.element) }
     }
