@@ -9,7 +9,7 @@ import pytest
 import flowgen
 from flowgen import _sig_graph as S
 from flowgen import constants as C
-from flowgen.errors import FlowgenError, UnknownEnumError
+from flowgen.errors import FlowgenError, InvalidArgumentError, UnknownEnumError
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,10 @@ def test_nbfnet_on_nbfnets_own_split_protocol():
         assert 0.8 < report["val_auroc"] <= 1 and report["test_auroc"] > 0.8 and 1 <= report["best_epoch"] <= 3
         with pytest.raises(UnknownEnumError, match="split"):
             flowgen.LinkPredictor(g, "nbfnet", split="70/10/20")
+    with flowgen.Graph(6, edge_index=np.array([[0, 1, 2, 3, 4], [1, 2, 3, 4, 5]])) as tiny, \
+            flowgen.LinkPredictor(tiny, "cn", split="random", hits_k=1) as lp:
+        with pytest.raises(InvalidArgumentError, match="too few for a 0.05/0.1 split"):
+            lp.fit(0)
 
 
 def test_nbfnet_misuse(lib, cora):
