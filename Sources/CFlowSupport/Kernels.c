@@ -56,14 +56,29 @@ void cflow_tanh(const float *x, float *y, size_t n) {
 }
 
 void cflow_scaled_elu(const float *x, float *y, size_t n, float scale, float alpha) {
+    const float negative_scale = scale * alpha;
     ELEMENTWISE
     for (size_t i = 0; i < n; i++) {
         float xi = x[i];
-        /* exp(x) − 1 loses relative accuracy near 0; use the Taylor series there. */
-        float em1 = exp_scalar(xi) - 1.0f;
-        float series = xi * (1.0f + xi * (0.5f + xi * (1.0f / 6.0f)));
-        em1 = xi > -0.01f ? series : em1;
-        y[i] = xi > 0 ? scale * xi : scale * alpha * em1;
+        /* e^x − 1 is only needed for x ≤ 0, where no overflow can occur (and below −87 it is −1 in float):
+         * with x = k ln2 + r, e^x − 1 = 2^k (e^r − 1) + (2^k − 1), where e^r − 1 = r + r²·p(r) keeps full
+         * relative accuracy near 0 (k = 0) and the two terms share their sign otherwise. */
+        float xn = fmaxf(fminf(xi, 0.0f), -87.0f);
+        float k = rintf(xn * 1.44269504088896341f);
+        float r = xn - k * 0.693359375f + k * 2.12194440e-4f;
+        float p = 1.9875691500e-4f;
+        p = p * r + 1.3981999507e-3f;
+        p = p * r + 8.3334519073e-3f;
+        p = p * r + 4.1665795894e-2f;
+        p = p * r + 1.6666665459e-1f;
+        p = p * r + 5.0000001201e-1f;
+        float er_m1 = p * r * r + r;
+        int32_t bits = ((int32_t)k + 127) << 23;
+        float two_k;
+        memcpy(&two_k, &bits, sizeof two_k);
+        float em1 = two_k * er_m1 + (two_k - 1.0f);
+        float out = xi > 0 ? scale * xi : negative_scale * em1;
+        y[i] = xi != xi ? xi : out;
     }
 }
 

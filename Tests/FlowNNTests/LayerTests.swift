@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import FlowGen
 import _FlowGenTestSupport
 
@@ -73,6 +74,28 @@ final class LayerTests: XCTestCase {
         var rng = RandomGenerator(seed: 13)
         let noBias = MLP(widths: [3, 5], rng: &rng)
         XCTAssertEqual(noBias.evaluate(Tensor(zeros: [0, 3])).shape, [0, 5])
+    }
+
+    func testELUAndSELUAgainstDoublePrecision() {
+        // A dense grid over the negative side (where e^x − 1 is evaluated), tiny inputs near 0, and special values.
+        var values: [Float] = stride(from: -30.0, through: 3.0, by: 0.0037).map { Float($0) }
+        values += [-100, -88, -87.5, -1e-3, -1e-6, -1e-20, -Float.leastNonzeroMagnitude, 0, 1e-8, -.infinity, .infinity]
+        for (scale, alpha) in [(Float(1), Float(1)), (Activation.seluScale, Activation.seluAlpha)] {
+            let kind: ActivationKind = scale == 1 ? .elu : .selu
+            var buffer = values
+            buffer.withUnsafeMutableBufferPointer { kind.applyInPlace($0.baseAddress!, count: $0.count) }
+            let graph = withoutGradients { (kind == .elu ? Variable(Tensor(shape: [values.count], scalars: values)).elu() : Variable(Tensor(shape: [values.count], scalars: values)).selu()).value.scalars }
+            for (i, x) in values.enumerated() {
+                let xd = Double(x)
+                let reference = xd > 0 ? Double(scale) * xd : Double(scale) * Double(alpha) * Foundation.expm1(xd)
+                XCTAssertEqual(Double(buffer[i]), reference, accuracy: 2e-7 * Swift.max(Swift.abs(reference), 1e-30) + 1e-45,
+                               "\(kind.rawValue)(\(x))")
+                XCTAssertEqual(buffer[i], graph[i], "in place and graph op agree at \(x)")
+            }
+            var nan: [Float] = [.nan]
+            nan.withUnsafeMutableBufferPointer { kind.applyInPlace($0.baseAddress!, count: 1) }
+            XCTAssertTrue(nan[0].isNaN)
+        }
     }
 
     func testStateDictRoundTrip() throws {
