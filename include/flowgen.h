@@ -1142,6 +1142,21 @@ fg_status fg_nodeclass_evaluate(fg_nodeclass *nc, const int32_t *nodes, size_t n
  *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_BUFFER_TOO_SMALL. */
 fg_status fg_nodeclass_predict(fg_nodeclass *nc, float *dst, size_t dst_len, size_t *out_len);
 
+/** Saves a node classifier (its learned parameters, options and the epochs trained; not Adam's moments) to a
+ *  safetensors file at path (UTF-8): tensors "encoder.*", metadata "flowgen.kind" ("nodeclass"),
+ *  "flowgen.format", "flowgen.model", the options (floats as IEEE-754 bit patterns) and the node, feature
+ *  and class counts. Written atomically (temporary file + rename).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty or non-UTF-8 path), FG_ERR_IO. */
+fg_status fg_nodeclass_save(const fg_nodeclass *nc, const char *path);
+
+/** Loads a node classifier saved by fg_nodeclass_save, bound to `graph` (which must have the node, feature
+ *  and class counts of the graph it was saved from; the classifier keeps its own reference). Its logits equal
+ *  the saved one's; further fitting starts Adam afresh. Every tensor and option is validated.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (path), FG_ERR_IO (missing/unreadable file),
+ *  FG_ERR_CORRUPT_FILE (not a node-classifier checkpoint, bad header, wrong shapes, NaN weights, options out
+ *  of range, graph mismatch). On failure *out = NULL. */
+fg_status fg_nodeclass_load(const fg_graph *graph, const char *path, fg_nodeclass **out);
+
 /* (end of graph section) */
 
 #ifdef __cplusplus

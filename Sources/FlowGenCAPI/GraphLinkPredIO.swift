@@ -1,7 +1,8 @@
 import CFlowGenABI
 import FlowGen
 
-// fg_linkpred_average_precision, fg_linkpred_save, fg_linkpred_load (graph section of include/flowgen.h).
+// fg_linkpred_average_precision, fg_linkpred_save, fg_linkpred_load, fg_nodeclass_save, fg_nodeclass_load
+// (graph section of include/flowgen.h).
 
 @_cdecl("fg_linkpred_average_precision")
 public func fg_linkpred_average_precision(_ lp: OpaquePointer?, _ positives: UnsafePointer<Int64>?, _ nPos: Int,
@@ -34,5 +35,25 @@ public func fg_linkpred_load(_ graph: OpaquePointer?, _ path: UnsafePointer<CCha
         let g = try graphBox(graph).graph
         let predictor = try LinkPredictor.load(from: try pathArgument(path), graph: g)
         out.pointee = OpaquePointer(Unmanaged.passRetained(predictor).toOpaque())
+    }
+}
+
+@_cdecl("fg_nodeclass_save")
+public func fg_nodeclass_save(_ nc: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> fg_status {
+    graphCall("fg_nodeclass_save") {
+        let classifier = try nodeClassHandle(nc)
+        try classifier.save(to: try pathArgument(path))
+    }
+}
+
+@_cdecl("fg_nodeclass_load")
+public func fg_nodeclass_load(_ graph: OpaquePointer?, _ path: UnsafePointer<CChar>?,
+                              _ out: UnsafeMutablePointer<OpaquePointer?>?) -> fg_status {
+    out?.pointee = nil
+    return graphCall("fg_nodeclass_load") {
+        guard let out else { throw CAPIError.null("out") }
+        let g = try graphBox(graph).graph
+        let classifier = try NodeClassifier.load(from: try pathArgument(path), graph: g)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(classifier).toOpaque())
     }
 }

@@ -76,9 +76,7 @@ extension FlowMatcher {
         guard sourceFlag == "0" || sourceFlag == "1" else { throw FlowIOError.corrupt("bad source flag in checkpoint") }
 
         let matcher = FlowMatcher(c)
-        let params = file.tensors.filter { !$0.name.hasPrefix("optimizer.") }
-        do { try matcher.model.loadStateDict(params) } catch { throw FlowIOError.corrupt("checkpoint weights: \(error)") }
-        for (_, t) in params where !t.isFinite { throw FlowIOError.corrupt("checkpoint weights contain NaN or inf") }
+        try matcher.model.loadCheckpointWeights(file.tensors.filter { !$0.name.hasPrefix("optimizer.") })
         let slots = file.tensors.filter { $0.name.hasPrefix("optimizer.") }
             .map { (String($0.name.dropFirst("optimizer.".count)), $0.tensor) }
         if let problem = matcher.optimizer.loadStateTensors(slots, stepCount: step) {

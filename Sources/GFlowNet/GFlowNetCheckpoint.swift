@@ -75,8 +75,6 @@ enum GFlowNetCheckpoint {
 
     /// Loads `module`'s parameters from the tensors named `<prefix>.<name>` (all present, right shapes, finite).
     static func loadWeights(_ module: Module, prefix: String, from file: SafeTensorsFile) throws {
-        let params = file.tensors.filter { $0.name.hasPrefix(prefix + ".") }.map { (String($0.name.dropFirst(prefix.count + 1)), $0.tensor) }
-        do { try module.loadStateDict(params) } catch { throw FlowIOError.corrupt("checkpoint \(prefix) weights: \(error)") }
-        for (_, t) in params where !t.isFinite { throw FlowIOError.corrupt("checkpoint \(prefix) weights contain NaN or inf") }
+        try module.loadCheckpointWeights(file.tensors(prefixed: prefix + "."), what: "\(prefix) weights")
     }
 }

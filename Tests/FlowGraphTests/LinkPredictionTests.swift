@@ -154,6 +154,14 @@ final class LinkPredictionTests: XCTestCase {
         let accuracy = classifier.accuracy(on: classifier.graph.testNodes)
         // Kipf & Welling: 81.5 %; a single seed lands within about ±1.5 points.
         XCTAssertGreaterThan(accuracy, 0.78, "test accuracy \(accuracy)")
+        // The checkpoint restores the same predictions, options and epoch count.
+        let restored = try NodeClassifier.restore(from: classifier.checkpoint(), graph: classifier.graph)
+        XCTAssertEqual(restored.logits().scalars, classifier.logits().scalars)
+        XCTAssertEqual(restored.epochsTrained, 200)
+        XCTAssertEqual(restored.configuration.learningRate, c.learningRate)
+        var mismatched = classifier.checkpoint()
+        mismatched.metadata["flowgen.class_count"] = "8"
+        XCTAssertThrowsError(try NodeClassifier.restore(from: mismatched, graph: classifier.graph))
     }
 
     func testSAGEAndGINNodeClassificationLearn() throws {

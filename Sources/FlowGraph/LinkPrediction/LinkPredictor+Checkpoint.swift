@@ -86,16 +86,11 @@ extension LinkPredictor {
         do { predictor = try LinkPredictor(graph: graph, configuration: c) } catch let error as GraphError {
             throw FlowIOError.corrupt("checkpoint configuration: \(error.message)")
         }
-        for (name, dtype) in file.storedDTypes where dtype != "F32" {
-            throw FlowIOError.corrupt("checkpoint tensor '\(name)' is stored as \(dtype); flowgen checkpoints hold F32 only")
-        }
+        try file.requireFloat32()
         let modules: [(String, Module?)] = [("encoder.", predictor.encoder), ("ncn_encoder.", predictor.ncnEncoder),
                                             ("head.", predictor.head), ("nbfnet.", predictor.nbfnet?.model)]
         for (prefix, module) in modules {
-            guard let module else { continue }
-            let state = file.tensors.filter { $0.name.hasPrefix(prefix) }.map { (String($0.name.dropFirst(prefix.count)), $0.tensor) }
-            for (name, t) in state where !t.isFinite { throw FlowIOError.corrupt("checkpoint weight '\(prefix)\(name)' contains NaN or inf") }
-            do { try module.loadStateDict(state) } catch { throw FlowIOError.corrupt("checkpoint weights: \(error)") }
+            try module?.loadCheckpointWeights(file.tensors(prefixed: prefix), what: "\(prefix)* weights")
         }
         guard let edges = file.tensor(named: "scoring_edges"), edges.rank == 2, edges.shape[1] == 4 else {
             throw FlowIOError.corrupt("checkpoint lacks 'scoring_edges' [m, 4]")

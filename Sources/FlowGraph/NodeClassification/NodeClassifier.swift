@@ -54,7 +54,7 @@ public final class NodeClassifier {
     let optimizer: Adam
     var rng: RandomGenerator
     /// Epochs trained so far.
-    public private(set) var epochsTrained = 0
+    public internal(set) var epochsTrained = 0
 
     /// - Throws: `GraphError.invalid` when the graph lacks features, labels or training nodes, or a setting is out of range.
     public init(graph: Graph, configuration: Configuration = Configuration()) throws {

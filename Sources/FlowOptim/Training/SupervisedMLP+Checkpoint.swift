@@ -67,15 +67,9 @@ extension SupervisedMLP {
         guard step >= 0 else { throw FlowIOError.corrupt("checkpoint step is negative") }
         let savedRNG = try fields.randomGenerator()
 
-        for (name, dtype) in file.storedDTypes where dtype != "F32" {
-            throw FlowIOError.corrupt("checkpoint tensor '\(name)' is stored as \(dtype); flowgen checkpoints hold F32 only")
-        }
+        try file.requireFloat32()
         let model = SupervisedMLP(c)
-        let params = file.tensors.filter { !$0.name.hasPrefix("optimizer.") }
-        do { try model.network.loadStateDict(params) } catch {
-            throw FlowIOError.corrupt("checkpoint weights: \(error)")
-        }
-        for (_, t) in params where !t.isFinite { throw FlowIOError.corrupt("checkpoint weights contain NaN or inf") }
+        try model.network.loadCheckpointWeights(file.tensors.filter { !$0.name.hasPrefix("optimizer.") })
         let slots = file.tensors.filter { $0.name.hasPrefix("optimizer.") }
             .map { (String($0.name.dropFirst("optimizer.".count)), $0.tensor) }
         if let problem = model.optimizer.loadStateTensors(slots, stepCount: step) {

@@ -139,6 +139,8 @@ SIGNATURES = {
     "fg_linkpred_average_precision": (_status, [_handle, _i64_p, c_size_t, _i64_p, c_size_t, _double_p]),
     "fg_linkpred_save": (_status, [_handle, c_char_p]),
     "fg_linkpred_load": (_status, [_handle, c_char_p, _handle_out]),
+    "fg_nodeclass_save": (_status, [_handle, c_char_p]),
+    "fg_nodeclass_load": (_status, [_handle, c_char_p, _handle_out]),
     "fg_nodeclass_default_params": (NodeClassParams, []),
     "fg_nodeclass_create": (_status, [_handle, POINTER(NodeClassParams), _handle_out]),
     "fg_nodeclass_free": (None, [_handle]),

@@ -217,6 +217,21 @@ class Graph(NativeHandle):
             self.num_nodes, self.num_edges, self.num_features, self.num_classes)
 
 
+def _load_on_graph(cls, function, graph, path, **attributes):
+    """A `cls` handle from the C loader `function(graph, path, &out)`, with `attributes` set on it."""
+    if not isinstance(graph, Graph):
+        raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "graph must be a flowgen.Graph; got %r" % (graph,))
+    raw = _path(path)
+    lib = get_lib()
+    out = ctypes.c_void_p()
+    with graph._use() as g:
+        check(getattr(lib, function)(g, raw, ctypes.byref(out)), lib)
+    obj = cls.__new__(cls)
+    obj.__dict__.update(attributes)
+    obj._init_handle(out.value)
+    return obj
+
+
 class LinkPredictor(NativeHandle):
     """A link predictor (fg_linkpred) on a graph: model "cn", "aa", "ra" (heuristics), "gae", "ncn", "ncnc" or
     "nbfnet".
@@ -342,16 +357,7 @@ class LinkPredictor(NativeHandle):
     @classmethod
     def load(cls, graph, path):
         """A predictor saved by save(), bound to graph (same node and feature counts as the saved one's)."""
-        if not isinstance(graph, Graph):
-            raise InvalidArgumentError(_c.ERR_INVALID_ARGUMENT, "graph must be a flowgen.Graph; got %r" % (graph,))
-        raw = _path(path)
-        lib = get_lib()
-        out = ctypes.c_void_p()
-        with graph._use() as g:
-            check(lib.fg_linkpred_load(g, raw, ctypes.byref(out)), lib)
-        predictor = cls.__new__(cls)
-        predictor._init_handle(out.value)
-        return predictor
+        return _load_on_graph(cls, "fg_linkpred_load", graph, path)
 
 
 class NodeClassifier(NativeHandle):
@@ -436,3 +442,18 @@ class NodeClassifier(NativeHandle):
             check(lib.fg_nodeclass_predict(handle, dst.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), dst.size,
                                            ctypes.byref(written)), lib)
         return dst
+
+    def save(self, path):
+        """Writes the classifier (parameters, options, epochs trained; not Adam's moments) to a safetensors file."""
+        raw = _path(path)
+        lib = get_lib()
+        with self._use() as handle:
+            check(lib.fg_nodeclass_save(handle, raw), lib)
+
+    @classmethod
+    def load(cls, graph, path):
+        """A classifier saved by save(), bound to graph (same node, feature and class counts as the saved one's);
+        its predictions equal the saved one's."""
+        return _load_on_graph(cls, "fg_nodeclass_load", graph, path,
+                              _num_nodes=graph.num_nodes if isinstance(graph, Graph) else 0,
+                              _num_classes=graph.num_classes if isinstance(graph, Graph) else 0)

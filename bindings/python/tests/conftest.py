@@ -151,3 +151,10 @@ def run_cli(cli, *args, ok=True, timeout=300):
 def last_json(result):
     """The JSON object on the last line of a command's stdout."""
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def cora():
+    """The bundled Cora graph (features, labels, public split), one per test module."""
+    with flowgen.Graph.cora() as graph:
+        yield graph

@@ -12,12 +12,6 @@ from flowgen import constants as C
 from flowgen.errors import FlowgenError
 
 
-@pytest.fixture(scope="module")
-def cora():
-    with flowgen.Graph.cora() as graph:
-        yield graph
-
-
 def status_of(call):
     with pytest.raises(FlowgenError) as info:
         call()
@@ -226,6 +220,52 @@ def test_misuse_linkpred_functions(lib, cora):
             assert status_of(lambda: lp.fit(0)) == C.ERR_INVALID_ARGUMENT
         with flowgen.LinkPredictor(ring, model="cn", hits_k=2) as lp:
             assert 0 <= lp.fit(0)["test_hits"] <= 1
+
+
+@pytest.mark.parametrize("options", [dict(model="gcn"), dict(model="gat", epochs=4, virtual_node=True, jumping_knowledge="cat"),
+                                     dict(model="sage", normalize_features=False, layers=3)])
+def test_nodeclass_save_load_round_trip(cora, tmp_path, options):
+    options = dict(dict(epochs=10, seed=3), **options)
+    path = tmp_path / "nc.safetensors"
+    with flowgen.NodeClassifier(cora, **options) as nc:
+        nc.fit()
+        logits, accuracy = nc.predict(), nc.evaluate()
+        nc.save(path)
+    with flowgen.NodeClassifier.load(cora, path) as loaded:
+        assert np.array_equal(loaded.predict(), logits) and loaded.evaluate() == accuracy
+        loaded.fit(epochs=2)  # training continues (Adam starts afresh)
+        assert not np.array_equal(loaded.predict(), logits)
+
+
+def test_nodeclass_load_misuse(lib, cora, tmp_path):
+    with flowgen.NodeClassifier(cora, epochs=2) as nc:
+        nc.fit()
+        path = tmp_path / "nc.safetensors"
+        nc.save(path)
+        with pytest.raises(FlowgenError) as info:
+            nc.save(tmp_path / "missing" / "x.safetensors")
+        assert info.value.status == C.ERR_IO
+    with flowgen.LinkPredictor(cora, model="cn") as lp:
+        lp.save(tmp_path / "lp.safetensors")
+    with pytest.raises(FlowgenError, match="not a node classifier") as info:
+        flowgen.NodeClassifier.load(cora, tmp_path / "lp.safetensors")
+    assert info.value.status == C.ERR_CORRUPT_FILE
+    with pytest.raises(FlowgenError) as info:
+        flowgen.NodeClassifier.load(cora, tmp_path / "nope.safetensors")
+    assert info.value.status == C.ERR_IO
+    labels = np.zeros(cora.num_nodes, dtype=np.int32)
+    labels[:3] = [0, 1, 2]
+    with flowgen.Graph(cora.num_nodes, edge_index=cora.edge_index, x=np.ones((cora.num_nodes, 4), np.float32), y=labels) as other:
+        with pytest.raises(FlowgenError, match="features") as info:
+            flowgen.NodeClassifier.load(other, path)
+        assert info.value.status == C.ERR_CORRUPT_FILE
+    out = ctypes.c_void_p(1)
+    with cora._use() as g:
+        assert lib.fg_nodeclass_load(None, os.fsencode(path), ctypes.byref(out)) == C.ERR_NULL_ARGUMENT and not out.value
+        assert lib.fg_nodeclass_load(g, None, ctypes.byref(out)) == C.ERR_NULL_ARGUMENT and not out.value
+        assert lib.fg_nodeclass_load(g, b"", ctypes.byref(out)) == C.ERR_INVALID_ARGUMENT and not out.value
+        assert lib.fg_nodeclass_load(g, os.fsencode(path), None) == C.ERR_NULL_ARGUMENT
+    assert lib.fg_nodeclass_save(None, os.fsencode(path)) == C.ERR_NULL_ARGUMENT
 
 
 def test_misuse_nodeclass_functions(lib, cora):

@@ -12,12 +12,6 @@ from flowgen import constants as C
 from flowgen.errors import FlowgenError, InvalidArgumentError, UnknownEnumError
 
 
-@pytest.fixture(scope="module")
-def cora():
-    with flowgen.Graph.cora() as graph:
-        yield graph
-
-
 def status_of(call):
     with pytest.raises(FlowgenError) as info:
         call()

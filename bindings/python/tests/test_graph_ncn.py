@@ -11,12 +11,6 @@ from flowgen import constants as C
 from flowgen.errors import FlowgenError
 
 
-@pytest.fixture(scope="module")
-def cora():
-    with flowgen.Graph.cora() as graph:
-        yield graph
-
-
 def sklearn_style_ap(pos, neg):
     """Average precision with tied scores entering together (scikit-learn's definition), in numpy."""
     scores = np.concatenate([pos, neg])

@@ -312,13 +312,12 @@ def good_file(classifier, tmp_path):
     return path
 
 
-def _bad_files(good, folder):
-    """name -> path of a corrupt variant of the good checkpoint."""
+def _bad_files(good, folder, weight="layers.0.weight", bias="layers.0.bias"):
+    """name -> path of a corrupt variant of the good checkpoint (weight and bias: two of its tensors)."""
     blob = good.read_bytes()
     header, buffer = split_safetensors(good)
     tensors = [name for name in header if name != "__metadata__"]
-    weight = "layers.0.weight"
-    assert weight in header, tensors
+    assert weight in header and bias in header, tensors
     files = {}
 
     def put(name, data):
@@ -362,7 +361,7 @@ def _bad_files(good, folder):
     h[weight] = dict(h[weight], shape=[header[weight]["shape"][0] + 1, header[weight]["shape"][1]])
     put_header("shape disagrees with bytes", h)
     h = dict(header)
-    del h["layers.0.bias"]
+    del h[bias]
     put_header("tensor missing", h)
     h = dict(header)
     h.pop("__metadata__", None)
@@ -384,26 +383,47 @@ def _bad_files(good, folder):
     return files
 
 
-def test_corrupt_files_are_rejected_with_a_message(classifier, data, good_file, tmp_path):
-    x, labels, _ = data
-    before, step = classifier.predict(x), classifier.step
-    folder = tmp_path / "bad"
-    folder.mkdir()
+def _accepted_or_unclear(bad_files, load):
+    """The corrupt files that `load` accepted or rejected without FG_ERR_CORRUPT_FILE and a message."""
     failures = []
-    for name, path in sorted(_bad_files(good_file, folder).items()):
+    for name, path in sorted(bad_files.items()):
         try:
-            loaded = flowgen.MLP.load(path)
+            loaded = load(path)
         except flowgen.FlowgenError as error:
             if error.status != C.ERR_CORRUPT_FILE or not error.message.strip():
                 failures.append("%s: %s %r" % (name, error.status_name, error.message))
         else:
             loaded.close()
             failures.append("%s: loaded without error" % name)
+    return failures
+
+
+def test_corrupt_files_are_rejected_with_a_message(classifier, data, good_file, tmp_path):
+    x, labels, _ = data
+    before, step = classifier.predict(x), classifier.step
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    failures = _accepted_or_unclear(_bad_files(good_file, folder), flowgen.MLP.load)
     assert not failures, "\n".join(failures)
     # the good file and the live model are unaffected
     with flowgen.MLP.load(good_file) as reloaded:
         assert np.array_equal(reloaded.predict(x), before)
     still_works(classifier, x, labels, before, step)
+
+
+def test_corrupt_node_classifier_files_are_rejected_with_a_message(cora, tmp_path):
+    with flowgen.NodeClassifier(cora, model="gcn", epochs=3, jumping_knowledge="max") as nc:
+        nc.fit()
+        before = nc.predict()
+        good = tmp_path / "nodeclass.safetensors"
+        nc.save(good)
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    failures = _accepted_or_unclear(_bad_files(good, folder, "encoder.convs.0.weight", "encoder.convs.0.bias"),
+                                    lambda path: flowgen.NodeClassifier.load(cora, path))
+    assert not failures, "\n".join(failures)
+    with flowgen.NodeClassifier.load(cora, good) as reloaded:
+        assert np.array_equal(reloaded.predict(), before)
 
 
 def test_the_good_file_of_the_corruption_test_is_valid(good_file):
