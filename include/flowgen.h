@@ -743,6 +743,12 @@ typedef struct fg_fm_solver_params {
     float atol;               /* dopri5 absolute tolerance, finite, >= 0, rtol + atol > 0 (default 1e-5) */
     float first_step;         /* dopri5 initial step; 0 = automatic (torchdiffeq's rule) (default 0) */
     float min_step;           /* dopri5: a smaller step is an underflow error; 0 = only exact underflow (default 0) */
+    /* Added later (callers built against the older header pass the smaller struct_size: equal steps). */
+    const double *time_grid;  /* fixed-step solvers: step between these times instead of `steps` equal ones;
+                                 time_grid_len finite, strictly increasing times from 0 to 1 (e.g. from
+                                 fg_fm_step_schedule); solves from 1 to 0 walk it backwards. Read during
+                                 the call only; NULL = equal steps (default NULL) */
+    uint32_t time_grid_len;   /* entries of time_grid, 2 ... 10^6 + 1 when time_grid is set (default 0) */
 } fg_fm_solver_params;
 
 /** Default training options (struct_size filled in). */
@@ -776,6 +782,20 @@ fg_status fg_fm_fit(fg_fm *fm, const float *data, size_t n_rows, size_t dim, uin
 fg_status fg_fm_fit_pairs(fg_fm *fm, const float *source, size_t n_source, const float *target,
                           size_t n_target, size_t dim, uint32_t steps, fg_progress_fn progress,
                           void *user_data, float *out_loss);
+
+/** BOSS's Bellman step schedule for Euler sampling (Nguyen et al., ICLR 2024, phase 1): n_calibration
+ *  source points x0 ~ N(0, I) from `seed` are integrated by Euler on fine_steps equal steps (the reference);
+ *  a coarse step from fine time t_i to t_j costs the mean squared distance between x_i + (t_j - t_i) v(x_i, t_i)
+ *  and x_j; dynamic programming picks the `steps`-step grid on the fine times with the least total cost.
+ *  Writes the steps + 1 times (0 first, 1 last) to times[times_len >= steps + 1]; *out_cost (optional) gets
+ *  that cost and *out_uniform_cost (optional) the cost of equal steps (NaN unless fine_steps is a multiple
+ *  of steps). Pass the times as fg_fm_solver_params.time_grid with FG_FM_SOLVER_EULER. Costs fine_steps
+ *  velocity evaluations over the calibration batch (typical: fine_steps 100, n_calibration 256).
+ *  Errors: FG_ERR_NULL_ARGUMENT (fm, times), FG_ERR_INVALID_ARGUMENT (steps == 0, steps > fine_steps,
+ *  fine_steps > 1000, n_calibration == 0 or n_calibration x dim > 16384), FG_ERR_BUFFER_TOO_SMALL
+ *  (times_len), FG_ERR_NUMERICAL (a non-finite state). */
+fg_status fg_fm_step_schedule(fg_fm *fm, uint32_t steps, uint32_t fine_steps, size_t n_calibration, uint64_t seed,
+                              double *times, size_t times_len, double *out_cost, double *out_uniform_cost);
 
 /** Draws n samples: x0 ~ N(0, I) from `seed`, integrated from t = 0 to 1, written to dst [n, dim].
  *  dst == NULL asks for the length (n * dim) in *out_len. *out_nfe (optional) receives the number of

@@ -10,7 +10,8 @@ import FlowGen
 let fmParamsLayout1Fields = MemoryLayout<fg_fm_params>.offset(of: \fg_fm_params.num_classes)!
 let fmParamsLayout1Size = (fmParamsLayout1Fields + 7) / 8 * 8
 let knownFMParamsSizes = [fmParamsLayout1Size, MemoryLayout<fg_fm_params>.size]
-let knownFMSolverParamsSizes = [MemoryLayout<fg_fm_solver_params>.size]
+/// fg_fm_solver_params before `time_grid` was appended.
+let olderFMSolverParams = [olderLayout(before: \fg_fm_solver_params.time_grid)]
 
 /// FG_FM_SOLVER_* codes in order.
 let odeMethodByCode: [ODEMethod] = [.euler, .midpoint, .heun, .rk4, .dopri5]
@@ -51,6 +52,8 @@ public func fg_fm_default_solver_params() -> fg_fm_solver_params {
     p.atol = 1e-5
     p.first_step = 0
     p.min_step = 0
+    p.time_grid = nil
+    p.time_grid_len = 0
     return p
 }
 
@@ -97,8 +100,7 @@ func fmConfiguration(_ params: UnsafePointer<fg_fm_params>?) throws -> FlowMatch
 
 /// C solver params → (method, options), every field checked.
 func fmSolver(_ params: UnsafePointer<fg_fm_solver_params>?) throws -> (ODEMethod, ODEOptions) {
-    let p = params?.pointee ?? fg_fm_default_solver_params()
-    try checkStructSize(p.struct_size, known: knownFMSolverParamsSizes, name: "solver")
+    let p = try readVersionedParams(params, defaults: fg_fm_default_solver_params(), older: olderFMSolverParams)
     guard Int(p.solver) < odeMethodByCode.count else {
         throw CAPIError(status: FG_ERR_UNKNOWN_ENUM, message: "solver.solver = \(p.solver) is not an FG_FM_SOLVER_* value")
     }
@@ -116,7 +118,22 @@ func fmSolver(_ params: UnsafePointer<fg_fm_solver_params>?) throws -> (ODEMetho
     o.atol = Double(p.atol)
     o.firstStep = p.first_step > 0 ? Double(p.first_step) : nil
     o.minStep = Double(p.min_step)
-    return (odeMethodByCode[Int(p.solver)], o)
+    let method = odeMethodByCode[Int(p.solver)]
+    if let grid = p.time_grid {
+        guard method != .dopri5 else { throw CAPIError.invalid("solver.time_grid needs a fixed-step solver, not dopri5") }
+        guard p.time_grid_len >= 2, p.time_grid_len <= 1_000_001 else {
+            throw CAPIError.invalid("solver.time_grid_len must be in 2…1000001, got \(p.time_grid_len)")
+        }
+        let times = Array(UnsafeBufferPointer(start: grid, count: Int(p.time_grid_len)))
+        guard times.allSatisfy(\.isFinite), zip(times, times.dropFirst()).allSatisfy({ $0 < $1 }),
+              times.first == 0, times.last == 1 else {
+            throw CAPIError.invalid("solver.time_grid must hold finite, strictly increasing times from 0 to 1")
+        }
+        o.timeGrid = times
+    } else if p.time_grid_len != 0 {
+        throw CAPIError.null("solver.time_grid (time_grid_len = \(p.time_grid_len))")
+    }
+    return (method, o)
 }
 
 func fmHandle(_ fm: OpaquePointer?) throws -> FlowMatcher {
@@ -315,6 +332,34 @@ public func fg_fm_fit_pairs(_ fm: OpaquePointer?, _ source: UnsafePointer<Float>
             try model.fit(target: tgt, source: src, steps: Int(steps), progress: progressClosure(progress, userData))
         }
         outLoss?.pointee = loss
+    }
+}
+
+@_cdecl("fg_fm_step_schedule")
+public func fg_fm_step_schedule(_ fm: OpaquePointer?, _ steps: UInt32, _ fineSteps: UInt32, _ calibration: Int, _ seed: UInt64,
+                                _ times: UnsafeMutablePointer<Double>?, _ timesLength: Int,
+                                _ outCost: UnsafeMutablePointer<Double>?, _ outUniformCost: UnsafeMutablePointer<Double>?) -> fg_status {
+    capiCall("fg_fm_step_schedule") {
+        let model = try fmHandle(fm)
+        guard let times else { throw CAPIError.null("times") }
+        guard steps >= 1, steps <= fineSteps, fineSteps <= 1000 else {
+            throw CAPIError.invalid("need 1 ≤ steps ≤ fine_steps ≤ 1000, got steps = \(steps), fine_steps = \(fineSteps)")
+        }
+        // The reference trajectory keeps 2·fine_steps + 1 states of [n_calibration, dim]; bound it (and the
+        // fine_steps² / 2 step costs over them).
+        guard calibration >= 1, calibration <= (1 << 14) / model.dim else {
+            throw CAPIError.invalid("n_calibration must be in 1…\((1 << 14) / model.dim) (n_calibration × dim ≤ 16384), got \(calibration)")
+        }
+        try fmCheckActivations(rows: calibration, model: model)
+        guard timesLength >= Int(steps) + 1 else {
+            throw CAPIError(status: FG_ERR_BUFFER_TOO_SMALL, message: "times holds \(timesLength < 0 ? "?" : String(timesLength)) entries, \(steps + 1) are needed")
+        }
+        let schedule = try fmTranslate {
+            try model.bellmanSchedule(steps: Int(steps), fineSteps: Int(fineSteps), calibration: calibration, seed: seed)
+        }
+        for (i, t) in schedule.times.enumerated() { times[i] = t }
+        outCost?.pointee = schedule.cost
+        outUniformCost?.pointee = schedule.uniformCost ?? .nan
     }
 }
 

@@ -3,7 +3,7 @@ import FlowTensor
 import Glibc
 #endif
 
-/// Integration schemes. Fixed-step ones use `steps` equal steps; `dopri5` is adaptive.
+/// Integration schemes. Fixed-step ones use `steps` equal steps (or `ODEOptions.timeGrid`); `dopri5` is adaptive.
 public enum ODEMethod: String, CaseIterable, Sendable {
     /// x ← x + h f(t, x). 1 evaluation per step.
     case euler
@@ -34,6 +34,10 @@ public struct ODEOptions: Sendable {
     public var safety: Double = 0.9
     public var ifactor: Double = 10
     public var dfactor: Double = 0.2
+    /// Fixed-step methods: step between these times instead of `steps` equal steps — an increasing grid whose
+    /// first and last entries are the solve's endpoints (min and max of t0, t1); a solve from 1 to 0 walks it
+    /// backwards. E.g. a `bellmanStepSchedule`. nil = equal steps.
+    public var timeGrid: [Double]? = nil
     /// Keep the state after every accepted step in `ODESolution.trajectory`.
     public var recordTrajectory: Bool = false
 
@@ -115,11 +119,21 @@ public func odeSolve(_ f: (Tensor, Double) throws -> Tensor, x0: Tensor, from t0
     if options.recordTrajectory { sol.times.append(t0); sol.trajectory.append(x0) }
     if t0 == t1 { return sol }
     var y = x0
+    if let grid = options.timeGrid {
+        guard method != .dopri5 else { throw ODEError.invalidArgument("a time grid needs a fixed-step method, not dopri5") }
+        guard grid.count >= 2, grid.allSatisfy(\.isFinite), zip(grid, grid.dropFirst()).allSatisfy({ $0 < $1 }),
+              grid.first == Swift.min(t0, t1), grid.last == Swift.max(t0, t1) else {
+            throw ODEError.invalidArgument("the time grid must be finite, strictly increasing, with at least 2 times, from \(Swift.min(t0, t1)) to \(Swift.max(t0, t1))")
+        }
+    }
     if method != .dopri5 {
-        guard options.steps >= 1 else { throw ODEError.invalidArgument("steps must be ≥ 1, got \(options.steps)") }
-        let h = (t1 - t0) / Double(options.steps)
-        for s in 0..<options.steps {
-            let t = t0 + Double(s) * h
+        let grid = options.timeGrid.map { t0 <= t1 ? $0 : Array($0.reversed()) }
+        let stepCount = grid.map { $0.count - 1 } ?? options.steps
+        guard stepCount >= 1 else { throw ODEError.invalidArgument("steps must be ≥ 1, got \(options.steps)") }
+        let uniform = (t1 - t0) / Double(stepCount)
+        for s in 0..<stepCount {
+            let t = grid?[s] ?? t0 + Double(s) * uniform
+            let h = grid.map { $0[s + 1] - $0[s] } ?? uniform
             switch method {
             case .euler:
                 y = combine(y, h, [(1, try eval(y, t))])
@@ -141,7 +155,7 @@ public func odeSolve(_ f: (Tensor, Double) throws -> Tensor, x0: Tensor, from t0
             }
             guard y.isFinite else { throw ODEError.nonFinite(t: t + h) }
             sol.acceptedSteps += 1
-            if options.recordTrajectory { sol.times.append(s == options.steps - 1 ? t1 : t + h); sol.trajectory.append(y) }
+            if options.recordTrajectory { sol.times.append(s == stepCount - 1 ? t1 : t + h); sol.trajectory.append(y) }
         }
         sol.state = y
         sol.nfe = nfe

@@ -54,11 +54,33 @@ struct FlowMatchingSample: ParsableCommand {
     @Option(help: "Classifier-free guidance weight (needs --label).") var guidance: Float?
     @Option(name: .customLong("guidance-convention"), help: "interpolate: v_u + w (v_c − v_u); scaled: (1 + w) v_c − w v_u.")
     var guidanceConvention: String = "interpolate"
+    @Option(help: "Time grid of fixed-step solvers: uniform (--solver-steps equal steps) or bellman (BOSS's step schedule with --solver-steps steps, by dynamic programming against a --schedule-fine-steps Euler reference).")
+    var schedule: String = "uniform"
+    @Option(name: .customLong("schedule-fine-steps"), help: "bellman: steps of the Euler reference.") var scheduleFineSteps: Int = 100
+    @Option(name: .customLong("schedule-calibration"), help: "bellman: source points the schedule is fitted on (seed --seed + 1).")
+    var scheduleCalibration: Int = 256
 
     func run() throws {
         guard n >= 1, n <= 10_000_000 else { throw ValidationError("--n must be in 1…10000000") }
         let matcher = try solve.load()
-        let (method, options) = try solve.method(default: .euler)
+        var (method, options) = try solve.method(default: .euler)
+        var grid: StepSchedule? = nil
+        switch schedule {
+        case "uniform": break
+        case "bellman":
+            guard method != .dopri5 else { throw ValidationError("--schedule bellman needs a fixed-step --solver") }
+            guard (1...1000).contains(scheduleFineSteps), (1...scheduleFineSteps).contains(options.steps) else {
+                throw ValidationError("--schedule bellman needs 1 ≤ --solver-steps ≤ --schedule-fine-steps ≤ 1000")
+            }
+            guard scheduleCalibration >= 1, scheduleCalibration * matcher.dim <= 1 << 14 else {
+                throw ValidationError("--schedule-calibration must be in 1…\((1 << 14) / matcher.dim)")
+            }
+            let s = try matcher.bellmanSchedule(steps: options.steps, fineSteps: scheduleFineSteps,
+                                                calibration: scheduleCalibration, seed: seed &+ 1)
+            options.timeGrid = s.times
+            grid = s
+        default: throw ValidationError("--schedule must be uniform or bellman")
+        }
         let labels = try solve.labels(n, matcher)
         var guide: (weight: Float, convention: GuidanceConvention)? = nil
         if let guidance {
@@ -74,11 +96,15 @@ struct FlowMatchingSample: ParsableCommand {
         let seconds = now() - t0
         try writeNpy(solution.state, to: out)
         print("\(n) samples of dim \(matcher.dim) → \(out) (\(method.rawValue), NFE \(solution.nfe), \(format3("", seconds)) s)")
+        if let grid { print("Bellman time grid: \(grid.times.map { format3("", $0) }.joined(separator: ", "))") }
         if common.json {
-            print(JSONValue.object([
+            var fields: [(String, JSONValue)] = [
                 ("n", .number(Double(n))), ("dim", .number(Double(matcher.dim))), ("solver", .string(method.rawValue)),
                 ("nfe", .number(Double(solution.nfe))), ("sample_seconds", .number(seconds)), ("out", .string(out)),
-            ]).serialized())
+                ("schedule", .string(schedule)),
+            ]
+            if let grid { fields.append(("times", .array(grid.times.map { .number($0) }))) }
+            print(JSONValue.object(fields).serialized())
         }
     }
 }

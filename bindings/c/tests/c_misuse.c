@@ -1129,6 +1129,62 @@ static void test_flow_matching_extensions(void) {
     CHECK(write_file(path, npy, sizeof npy));
     EXPECT_STATUS(FG_ERR_NON_FINITE, fg_fm_fit_npy(fm, path, 2, NULL, NULL, NULL));
     CHECK(fg_fm_step(fm) == 8);
+
+    SECTION("fm Bellman step schedule and time grids");
+    double times[5] = {0}, cost = NAN, uniform = NAN;
+    EXPECT_OK(fg_fm_step_schedule(fm, 4, 100, 64, 1, times, 5, &cost, &uniform));
+    CHECK(times[0] == 0 && times[4] == 1);
+    for (int i = 0; i < 4; i++) CHECKF(times[i] < times[i + 1], "times[%d] = %f, times[%d] = %f", i, times[i], i + 1, times[i + 1]);
+    CHECKF(isfinite(cost) && cost <= uniform + 1e-9, "cost %f, equal steps %f", cost, uniform);
+    EXPECT_OK(fg_fm_step_schedule(fm, 3, 100, 64, 1, times, 5, NULL, &uniform));
+    CHECK(isnan(uniform)); /* 3 does not divide 100 */
+    EXPECT_STATUS(FG_ERR_BUFFER_TOO_SMALL, fg_fm_step_schedule(fm, 4, 100, 64, 1, times, 4, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_fm_step_schedule(fm, 4, 100, 64, 1, NULL, 5, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_fm_step_schedule(NULL, 4, 100, 64, 1, times, 5, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_step_schedule(fm, 0, 100, 64, 1, times, 5, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_step_schedule(fm, 4, 3, 64, 1, times, 5, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_step_schedule(fm, 4, 100000, 64, 1, times, 5, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_step_schedule(fm, 4, 100, 0, 1, times, 5, NULL, NULL));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_step_schedule(fm, 4, 100, SIZE_MAX, 1, times, 5, NULL, NULL));
+    EXPECT_OK(fg_fm_step_schedule(fm, 4, 100, 64, 1, times, 5, NULL, NULL));
+    fg_fm_solver_params sp = fg_fm_default_solver_params();
+    CHECK(sp.time_grid == NULL && sp.time_grid_len == 0);
+    sp.time_grid = times;
+    sp.time_grid_len = 5;
+    float grid_out[16 * 2], equal_out[16 * 2];
+    size_t grid_len = 0;
+    uint32_t grid_nfe = 0;
+    EXPECT_OK(fg_fm_sample(fm, 16, 2, &sp, grid_out, 32, &grid_len, &grid_nfe));
+    CHECK(grid_len == 32 && grid_nfe == 4);
+    sp.solver = FG_FM_SOLVER_HEUN;
+    EXPECT_OK(fg_fm_sample(fm, 16, 2, &sp, equal_out, 32, &grid_len, &grid_nfe));
+    CHECK(grid_nfe == 8);
+    sp.solver = FG_FM_SOLVER_DOPRI5;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_sample(fm, 16, 2, &sp, grid_out, 32, &grid_len, &grid_nfe));
+    sp.solver = FG_FM_SOLVER_EULER;
+    double bad[4][3] = {{0, 0.5, 0.9}, {0.1, 0.5, 1}, {0, 0.5, 0.5}, {0, NAN, 1}};
+    for (int i = 0; i < 4; i++) {
+        sp.time_grid = bad[i];
+        sp.time_grid_len = 3;
+        EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_sample(fm, 16, 2, &sp, grid_out, 32, &grid_len, &grid_nfe));
+    }
+    sp.time_grid_len = 1;
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_sample(fm, 16, 2, &sp, grid_out, 32, &grid_len, &grid_nfe));
+    sp.time_grid = NULL;
+    sp.time_grid_len = 3;
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_fm_sample(fm, 16, 2, &sp, grid_out, 32, &grid_len, &grid_nfe));
+    /* Equal steps given as a grid are the equal-step solve; the older struct size means equal steps. */
+    double equal[5] = {0, 0.25, 0.5, 0.75, 1};
+    sp.time_grid = equal;
+    sp.time_grid_len = 5;
+    EXPECT_OK(fg_fm_sample(fm, 16, 2, &sp, grid_out, 32, &grid_len, &grid_nfe));
+    fg_fm_solver_params older = fg_fm_default_solver_params();
+    older.steps = 4;
+    older.struct_size = (uint32_t)((offsetof(fg_fm_solver_params, time_grid) + 7) / 8 * 8);
+    older.time_grid = bad[3]; /* beyond the older struct: must not be read */
+    older.time_grid_len = 3;
+    EXPECT_OK(fg_fm_sample(fm, 16, 2, &older, equal_out, 32, &grid_len, &grid_nfe));
+    CHECK(grid_nfe == 4 && memcmp(grid_out, equal_out, sizeof grid_out) == 0);
     fg_fm_free(fm);
 }
 

@@ -1,6 +1,6 @@
 """ctypes signatures of the flow matching (fg_fm_*) functions of include/flowgen.h: name -> (restype, argtypes).
 Merged into flowgen._lib.SIGNATURES. Also holds the ctypes mirrors of fg_fm_params and fg_fm_solver_params."""
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_float, c_int32, c_size_t, c_uint32,
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int32, c_size_t, c_uint32,
                     c_uint64, c_void_p)
 
 __all__ = ["FMParams", "FMSolverParams", "SIGNATURES", "SamplerFn"]
@@ -41,6 +41,8 @@ class FMSolverParams(Structure):
         ("atol", c_float),
         ("first_step", c_float),
         ("min_step", c_float),
+        ("time_grid", POINTER(c_double)),
+        ("time_grid_len", c_uint32),
     ]
 
 
@@ -83,6 +85,8 @@ SIGNATURES = {
                             _float_p]),
     "fg_fm_fit_pairs": (_status, [_handle, _float_p, c_size_t, _float_p, c_size_t, c_size_t, c_uint32,
                                   _ProgressFn, c_void_p, _float_p]),
+    "fg_fm_step_schedule": (_status, [_handle, c_uint32, c_uint32, c_size_t, c_uint64, POINTER(c_double), c_size_t,
+                                      POINTER(c_double), POINTER(c_double)]),
     "fg_fm_sample": (_status, [_handle, c_size_t, c_uint64, _solver_p, _float_p, c_size_t, _size_p,
                                _u32_p]),
     "fg_fm_transport": (_status, [_handle, _float_p, c_size_t, c_size_t, c_uint32, _solver_p, _float_p,

@@ -53,8 +53,13 @@ def _labels(name, labels, n):
     return np.ascontiguousarray(arr, dtype=np.int32)
 
 
-def _solver_params(lib, solver, steps, rtol, atol, first_step, min_step, max_num_steps):
+def _solver_params(lib, solver, steps, rtol, atol, first_step, min_step, max_num_steps, times=None):
     p = lib.fg_fm_default_solver_params()
+    if times is not None:  # a time grid (e.g. step_schedule()); the array is kept alive with the struct
+        grid = np.ascontiguousarray(times, dtype=np.float64).reshape(-1)
+        p._time_grid = grid
+        p.time_grid = grid.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        p.time_grid_len = _unsigned("len(times)", grid.size, 32)
     p.solver = _enum("solver", solver, SOLVERS)
     if steps is not None:
         p.steps = _unsigned("steps", steps, 32)
@@ -248,9 +253,10 @@ class FlowMatcher(NativeHandle):
 
     def sample(self, n, seed=0, solver="euler", steps=100, rtol=None, atol=None, first_step=None,
                min_step=None, max_num_steps=None, return_nfe=False, labels=None, guidance=None,
-               guidance_convention="interpolate"):
+               guidance_convention="interpolate", times=None):
         """n samples [n, dim] (float32): x0 ~ N(0, I) from ``seed`` integrated from t = 0 to 1.
-        With return_nfe, returns (samples, number of velocity evaluations).
+        With return_nfe, returns (samples, number of velocity evaluations). ``times``: an increasing time
+        grid from 0 to 1 for the fixed-step solvers instead of ``steps`` equal steps (e.g. step_schedule()).
 
         Class-conditional models: ``labels`` (one int or n ints; -1 = no label) select the field;
         ``guidance`` w applies classifier-free guidance in ``guidance_convention``: "interpolate"
@@ -259,7 +265,7 @@ class FlowMatcher(NativeHandle):
         n = _unsigned("n", n, 64)
         seed = _unsigned("seed", seed, 64)
         lib = get_lib()
-        sp = _solver_params(lib, solver, steps, rtol, atol, first_step, min_step, max_num_steps)
+        sp = _solver_params(lib, solver, steps, rtol, atol, first_step, min_step, max_num_steps, times)
         convention = _enum("guidance_convention", guidance_convention, GUIDANCE_CONVENTIONS)
         if labels is None and guidance is not None:
             raise ValueError("guidance needs labels")
@@ -282,11 +288,12 @@ class FlowMatcher(NativeHandle):
         return (dst, int(nfe.value)) if return_nfe else dst
 
     def transport(self, x, reverse=False, solver="euler", steps=100, rtol=None, atol=None,
-                  first_step=None, min_step=None, max_num_steps=None, return_nfe=False):
-        """Pushes points x [n, dim] through the flow, t = 0 -> 1 (or 1 -> 0 with reverse=True)."""
+                  first_step=None, min_step=None, max_num_steps=None, return_nfe=False, times=None):
+        """Pushes points x [n, dim] through the flow, t = 0 -> 1 (or 1 -> 0 with reverse=True; ``times``,
+        increasing from 0 to 1, is then walked backwards)."""
         x = _rows("x", x)
         lib = get_lib()
-        sp = _solver_params(lib, solver, steps, rtol, atol, first_step, min_step, max_num_steps)
+        sp = _solver_params(lib, solver, steps, rtol, atol, first_step, min_step, max_num_steps, times)
         dst = np.empty(x.shape, dtype=np.float32)
         written, nfe = ctypes.c_size_t(0), ctypes.c_uint32(0)
         with self._use() as handle:
@@ -313,6 +320,24 @@ class FlowMatcher(NativeHandle):
                                            div, n_probes, seed, _ptr(dst), dst.size,
                                            ctypes.byref(written), ctypes.byref(nfe)), lib)
         return (dst, int(nfe.value)) if return_nfe else dst
+
+    def step_schedule(self, steps, fine_steps=100, n_calibration=256, seed=0, return_costs=False):
+        """BOSS's Bellman step schedule for Euler sampling: ``steps`` + 1 times (float64, 0 to 1) chosen by
+        dynamic programming against a ``fine_steps`` Euler reference from ``n_calibration`` source points.
+        Use as ``sample(..., solver="euler", times=schedule)``. With return_costs, returns (times, cost,
+        cost of equal steps or nan)."""
+        steps = _unsigned("steps", steps, 32)
+        fine_steps = _unsigned("fine_steps", fine_steps, 32)
+        n_calibration = _unsigned("n_calibration", n_calibration, 64)
+        seed = _unsigned("seed", seed, 64)
+        lib = get_lib()
+        times = np.empty(max(steps, 0) + 1, dtype=np.float64)
+        cost, uniform = ctypes.c_double(float("nan")), ctypes.c_double(float("nan"))
+        with self._use() as handle:
+            check(lib.fg_fm_step_schedule(handle, steps, fine_steps, n_calibration, seed,
+                                          times.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), times.size,
+                                          ctypes.byref(cost), ctypes.byref(uniform)), lib)
+        return (times, cost.value, uniform.value) if return_costs else times
 
     def save(self, path):
         """Writes a safetensors checkpoint (weights, options, AdamW state, step, RNG) atomically."""

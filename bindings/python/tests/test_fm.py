@@ -406,3 +406,29 @@ def test_misuse_conditional_and_data_sources(lib, raw, tmp_path):
         bad = lib.fg_fm_default_params()
         setattr(bad, field, value)
         assert lib.fg_fm_create(ctypes.byref(bad), ctypes.byref(out)) == C.ERR_INVALID_ARGUMENT, field
+
+
+def test_bellman_step_schedule_beats_equal_steps():
+    """BOSS phase 1: the DP schedule's cost is at most that of equal steps (one of its candidates), and Euler
+    on it lands closer to the model's own ODE solution (dopri5) than equal steps with as many evaluations."""
+    with flowgen.FlowMatcher(2, method="icfm", seed=0, batch_size=256) as fm:
+        fm.fit(eight_gaussians(4000, 0), 1500)
+        reference = fm.sample(2000, seed=7, solver="dopri5")
+        for k in (2, 4, 5):
+            times, cost, uniform = fm.step_schedule(k, fine_steps=100, n_calibration=256, seed=1, return_costs=True)
+            assert times.dtype == np.float64 and times.shape == (k + 1,) and times[0] == 0 and times[-1] == 1
+            assert np.all(np.diff(times) > 0) and cost <= uniform + 1e-9
+            bellman, nfe = fm.sample(2000, seed=7, solver="euler", times=times, return_nfe=True)
+            equal = fm.sample(2000, seed=7, solver="euler", steps=k)
+            error = lambda x: float(np.sqrt(((x - reference) ** 2).sum(1).mean()))
+            assert nfe == k and error(bellman) < 0.85 * error(equal), (k, error(bellman), error(equal))
+        assert math.isnan(fm.step_schedule(3, return_costs=True)[2])  # 3 does not divide 100
+        # The same grid runs backwards in transport.
+        x = fm.sample(50, seed=2, solver="heun", times=times)
+        back, nfe = fm.transport(x, reverse=True, solver="heun", times=times, return_nfe=True)
+        assert nfe == 2 * k and back.shape == x.shape
+        for bad in ([0, 0.5, 0.9], [0.1, 1], [0, 0.5, 0.5, 1], [0, float("nan"), 1], [1]):
+            assert _status(lambda: fm.sample(5, solver="euler", times=bad)) == C.ERR_INVALID_ARGUMENT, bad
+        assert _status(lambda: fm.sample(5, solver="dopri5", times=[0, 1])) == C.ERR_INVALID_ARGUMENT
+        for args in ((0,), (5, 4), (4, 100000), (4, 100, 0), (4, 100, 9000)):
+            assert _status(lambda: fm.step_schedule(*args)) == C.ERR_INVALID_ARGUMENT, args

@@ -115,6 +115,21 @@ def test_bad_arguments_fail_with_a_message(cli, args, message):
     assert message in result.stderr, result.stderr
 
 
+def test_sample_on_a_bellman_schedule(cli, trained, tmp_path):
+    path, _ = trained
+    out = last_json(run(cli, "sample", "--model", path, "--n", "100", "--solver-steps", "4", "--schedule", "bellman",
+                        "--out", str(tmp_path / "b.npy"), "--json"))
+    times = out["times"]
+    assert out["schedule"] == "bellman" and out["nfe"] == 4 and len(times) == 5
+    assert times[0] == 0 and times[-1] == 1 and all(a < b for a, b in zip(times, times[1:]))
+    for args, message in ((("--schedule", "cosine"), "--schedule must be uniform or bellman"),
+                          (("--schedule", "bellman", "--solver", "dopri5"), "needs a fixed-step --solver"),
+                          (("--schedule", "bellman", "--solver-steps", "200"), "--solver-steps ≤ --schedule-fine-steps"),
+                          (("--schedule", "bellman", "--schedule-calibration", "0"), "--schedule-calibration must be")):
+        result = run(cli, "sample", "--model", path, "--out", str(tmp_path / "x.npy"), *args, ok=False)
+        assert message in result.stderr, (args, result.stderr)
+
+
 def test_sample_and_loglik_reject_bad_inputs(cli, trained, tmp_path):
     path, _ = trained
     wrong = str(tmp_path / "wrong.npy")
