@@ -1,6 +1,6 @@
 """Few-step Euler sampling on BOSS's Bellman step schedule vs equal steps (Nguyen et al., ICLR 2024, phase 1).
 
-For each task a flow is trained with the [SF]²M protocol (`flowgen fm train`, 3×64 SELU MLP, batch 512,
+For each task (N(0, I) source) a flow is trained with the [SF]²M protocol (`flowgen fm train`, 3×64 SELU MLP, batch 512,
 σ = 0.1, 10k training points; --epochs, default 1000 = 20,000 steps), then for K in --ks the script samples
 --n points with K Euler steps on (a) equal steps and (b) `FlowMatcher.step_schedule(K)` (DP over a 100-step
 Euler reference from 256 calibration points), all from the same source points, and reports:
@@ -66,7 +66,7 @@ def svg(rows, path):
     """W2 and ODE error against K for each task, Bellman (solid) vs equal steps (dashed)."""
     tasks = sorted({r["task"] for r in rows})
     width, height, pad = 420, 300, 50
-    panels = [("w2", "W2 to target"), ("ode_error", "RMS distance to the dopri5 solution")]
+    panels = [("w2", "W2 to target (solid: Bellman, dashed: equal steps)"), ("ode_error", "RMS distance to the dopri5 solution")]
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width}" height="{height + 30}" font-family="sans-serif" font-size="12">']
     ks = sorted({r["k"] for r in rows})
@@ -90,7 +90,7 @@ def svg(rows, path):
                 parts.append(f'<polyline points="{pts}" fill="none" stroke="{colours[t % 4]}" stroke-width="2"{dash}/>')
             if p == 0:
                 parts.append(f'<text x="{x0 + width - pad}" y="{pad + 14 * t}" text-anchor="end" fill="{colours[t % 4]}">'
-                             f'{task} (solid: Bellman, dashed: equal)</text>')
+                             f'{task}</text>')
     parts.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(parts))
@@ -98,8 +98,9 @@ def svg(rows, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # Tasks with the N(0, I) source (the schedule and the samples start from Gaussian points).
     parser.add_argument("--tasks", nargs="*", default=["icfm:gaussian:8gaussians", "otcfm:gaussian:8gaussians",
-                                                       "icfm:moons:8gaussians"])
+                                                       "icfm:gaussian:moons", "fm:gaussian:8gaussians"])
     parser.add_argument("--ks", nargs="*", type=int, default=[1, 2, 3, 4, 5, 8, 10])
     parser.add_argument("--epochs", type=int, default=1000)
     parser.add_argument("--n", type=int, default=2000)
