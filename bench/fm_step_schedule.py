@@ -7,6 +7,8 @@ Euler reference from 256 calibration points), all from the same source points, a
 - W2 against --n fresh target points (flowgen's native exact W2),
 - the RMS distance to the model's own ODE solution (dopri5, rtol = atol = 1e-5) from the same points,
 - the schedule's DP cost vs that of equal steps, and the time the schedule took.
+For K in --straighten-ks the model is also fine-tuned by BOSS's second phase (`straighten`, --straighten-steps
+AdamW steps on the K Bellman intervals of 4,096 reference trajectories; a fresh copy per K) and sampled again.
 Progress goes to stderr; --plot writes an SVG of W2 and ODE error against K.
 
 Usage: nice -n 10 python3 bench/fm_step_schedule.py [--tasks icfm:gaussian:8gaussians ...] [--ks 1 2 4 8]
@@ -51,10 +53,17 @@ def evaluate(task, model_path, test, args):
             schedule_seconds = time.time() - start
             bellman = fm.sample(args.n, seed=args.seed, solver="euler", times=times)
             equal = fm.sample(args.n, seed=args.seed, solver="euler", steps=k)
+            straightened = None
+            if k in args.straighten_ks:
+                with flowgen.FlowMatcher.load(model_path) as copy:
+                    copy.straighten(times, args.straighten_steps, n_trajectories=4096, seed=args.seed + 2)
+                    straightened = copy.sample(args.n, seed=args.seed, solver="euler", times=times)
             row = dict(task=task, k=k, times=[round(t, 4) for t in times.tolist()], dp_cost=cost,
                        dp_cost_equal=None if np.isnan(uniform_cost) else uniform_cost,
                        w2_bellman=float(flowgen.w2(bellman, test[:args.n])), w2_equal=float(flowgen.w2(equal, test[:args.n])),
-                       ode_error_bellman=error(bellman), ode_error_equal=error(equal), schedule_seconds=schedule_seconds)
+                       ode_error_bellman=error(bellman), ode_error_equal=error(equal), schedule_seconds=schedule_seconds,
+                       w2_straightened=None if straightened is None else float(flowgen.w2(straightened, test[:args.n])),
+                       ode_error_straightened=None if straightened is None else error(straightened))
             rows.append(row)
             print(f"{task} K={k}: W2 {row['w2_bellman']:.3f} (Bellman) vs {row['w2_equal']:.3f} (equal), "
                   f"ODE error {row['ode_error_bellman']:.3f} vs {row['ode_error_equal']:.3f}", file=sys.stderr)
@@ -107,6 +116,9 @@ def main():
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "flowgen"))
     parser.add_argument("--plot", default=None)
+    parser.add_argument("--straighten-ks", nargs="*", type=int, default=[1, 2, 4],
+                        help="K values also run after BOSS straightening (phase 2) on their schedule")
+    parser.add_argument("--straighten-steps", type=int, default=2000)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -115,11 +127,13 @@ def main():
             task_rows, floor = evaluate(task, model, test, args)
             print(f"{task}: dopri5 W2 {floor:.3f}", file=sys.stderr)
             rows += [dict(r, w2_dopri5=floor) for r in task_rows]
-    print("| task | K | W2 equal steps | W2 Bellman | ODE error equal | ODE error Bellman | DP cost equal / Bellman | schedule |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| task | K | W2 equal steps | W2 Bellman | W2 Bellman + straightened | ODE error equal | ODE error Bellman | "
+          "DP cost equal / Bellman | schedule |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         costs = f"{r['dp_cost_equal']:.3g} / {r['dp_cost']:.3g}" if r["dp_cost_equal"] is not None else f"— / {r['dp_cost']:.3g}"
-        print(f"| {r['task']} | {r['k']} | {r['w2_equal']:.3f} | {r['w2_bellman']:.3f} | {r['ode_error_equal']:.3f} | "
+        straight = "—" if r["w2_straightened"] is None else f"{r['w2_straightened']:.3f}"
+        print(f"| {r['task']} | {r['k']} | {r['w2_equal']:.3f} | {r['w2_bellman']:.3f} | {straight} | {r['ode_error_equal']:.3f} | "
               f"{r['ode_error_bellman']:.3f} | {costs} | {', '.join(f'{t:.2f}' for t in r['times'])} |")
     for task in args.tasks:
         r = next(r for r in rows if r["task"] == task)

@@ -797,6 +797,21 @@ fg_status fg_fm_fit_pairs(fg_fm *fm, const float *source, size_t n_source, const
 fg_status fg_fm_step_schedule(fg_fm *fm, uint32_t steps, uint32_t fine_steps, size_t n_calibration, uint64_t seed,
                               double *times, size_t times_len, double *out_cost, double *out_uniform_cost);
 
+/** BOSS's second phase ("straightening", Nguyen et al., ICLR 2024): fine-tunes the field so that Euler on
+ *  the schedule times[n_times] (finite, strictly increasing, 0 first, 1 last; e.g. from fg_fm_step_schedule)
+ *  reproduces the current model's own trajectories. n_trajectories points x0 ~ N(0, I) from `seed` are
+ *  integrated once by the current, frozen weights (Euler on fine_steps equal steps plus the schedule times);
+ *  each of `steps` AdamW steps then regresses v(x_k, t_k) onto (x_{k+1} - x_k) / (t_{k+1} - t_k) for
+ *  batch_size random (trajectory, interval) pairs (mean squared error). Training state (step count, AdamW
+ *  moments) continues as after fg_fm_fit. Unconditional models trained from the N(0, I) source only. Call it
+ *  once with all the steps needed: a second call takes the straightened weights as its new reference.
+ *  progress may be NULL; *out_loss (optional) receives the last loss.
+ *  Errors: FG_ERR_NULL_ARGUMENT (fm, times), FG_ERR_INVALID_ARGUMENT (times, steps == 0, fine_steps outside
+ *  1 ... 1000, n_trajectories == 0 or too large for the grid, a class-conditional or pairs-trained model),
+ *  FG_ERR_CANCELLED, FG_ERR_NUMERICAL. */
+fg_status fg_fm_straighten(fg_fm *fm, const double *times, size_t n_times, uint32_t steps, size_t n_trajectories,
+                           uint32_t fine_steps, uint64_t seed, fg_progress_fn progress, void *user_data, float *out_loss);
+
 /** Draws n samples: x0 ~ N(0, I) from `seed`, integrated from t = 0 to 1, written to dst [n, dim].
  *  dst == NULL asks for the length (n * dim) in *out_len. *out_nfe (optional) receives the number of
  *  velocity evaluations (each over the whole batch). solver may be NULL (Euler, 100 steps).

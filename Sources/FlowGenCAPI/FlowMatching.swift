@@ -363,6 +363,37 @@ public func fg_fm_step_schedule(_ fm: OpaquePointer?, _ steps: UInt32, _ fineSte
     }
 }
 
+@_cdecl("fg_fm_straighten")
+public func fg_fm_straighten(_ fm: OpaquePointer?, _ times: UnsafePointer<Double>?, _ nTimes: Int, _ steps: UInt32,
+                             _ trajectories: Int, _ fineSteps: UInt32, _ seed: UInt64, _ progress: fg_progress_fn?,
+                             _ userData: UnsafeMutableRawPointer?, _ outLoss: UnsafeMutablePointer<Float>?) -> fg_status {
+    capiCall("fg_fm_straighten") {
+        let model = try fmHandle(fm)
+        guard let times else { throw CAPIError.null("times") }
+        guard nTimes >= 2, nTimes <= 1001 else { throw CAPIError.invalid("n_times must be in 2…1001, got \(nTimes)") }
+        let grid = Array(UnsafeBufferPointer(start: times, count: nTimes))
+        guard grid.allSatisfy(\.isFinite), zip(grid, grid.dropFirst()).allSatisfy({ $0 < $1 }), grid.first == 0, grid.last == 1 else {
+            throw CAPIError.invalid("times must be finite, strictly increasing, from 0 to 1")
+        }
+        guard steps >= 1, fineSteps >= 1, fineSteps <= 1000 else {
+            throw CAPIError.invalid("steps must be ≥ 1 and fine_steps in 1…1000, got \(steps) and \(fineSteps)")
+        }
+        // The reference keeps (fine_steps + n_times) states of [n_trajectories, dim].
+        guard trajectories >= 1, trajectories <= (1 << 26) / (model.dim * (Int(fineSteps) + nTimes)) else {
+            throw CAPIError.invalid("n_trajectories must be in 1…\((1 << 26) / (model.dim * (Int(fineSteps) + nTimes))) for this grid, got \(trajectories)")
+        }
+        guard model.configuration.numClasses == 0, model.sourceIsStandardNormal else {
+            throw CAPIError.invalid("straightening needs an unconditional model trained from the N(0, I) source")
+        }
+        try fmCheckActivations(rows: trajectories, model: model)
+        let loss = try fmTranslate {
+            try model.straighten(times: grid, steps: Int(steps), trajectories: trajectories, fineSteps: Int(fineSteps), seed: seed,
+                                 progress: progressClosure(progress, userData))
+        }
+        outLoss?.pointee = loss
+    }
+}
+
 @_cdecl("fg_fm_sample")
 public func fg_fm_sample(_ fm: OpaquePointer?, _ n: Int, _ seed: UInt64, _ solver: UnsafePointer<fg_fm_solver_params>?,
                          _ dst: UnsafeMutablePointer<Float>?, _ dstLength: Int, _ outLength: UnsafeMutablePointer<Int>?,

@@ -241,10 +241,18 @@ public final class FlowMatcher {
     /// The optimisation loop shared by the `fit` variants: `batch()` gives (x0, x1, labels).
     private func train(steps: Int, progress: ((Int, Int, Float) -> Bool)?,
                        batch: () throws -> (Tensor, Tensor, [Int32]?)) throws -> Float {
+        try optimize(steps: steps, progress: progress) {
+            let (x0, x1, labels) = try batch()
+            return self.loss(x0: x0, x1: x1, labels: labels)
+        }
+    }
+
+    /// `steps` AdamW steps on the losses `lossOfNextBatch()` builds (clipping as configured); a non-finite loss
+    /// stops before its update; `progress(step, total, loss)` returns false to stop. Returns the last loss.
+    func optimize(steps: Int, progress: ((Int, Int, Float) -> Bool)?, lossOfNextBatch: () throws -> Variable) throws -> Float {
         var last = Float.nan
         for s in 1...steps {
-            let (x0, x1, labels) = try batch()
-            let l = loss(x0: x0, x1: x1, labels: labels)
+            let l = try lossOfNextBatch()
             last = l.value.scalar
             guard last.isFinite else { throw TrainingError.numerical(step: step + 1, loss: last) }
             optimizer.clearGradients()

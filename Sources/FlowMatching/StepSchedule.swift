@@ -1,4 +1,5 @@
 import FlowTensor
+import FlowNN
 
 /// A K-step time grid for Euler sampling chosen by dynamic programming, as BOSS's first phase (Nguyen,
 /// Nguyen & Nguyen, "Bellman Optimal Step-size Straightening of Flow-Matching Models", ICLR 2024).
@@ -89,5 +90,58 @@ extension FlowMatcher {
         let m = model
         return try bellmanStepSchedule({ x, t in m.velocity(x, t: t) }, x0: g.normal([calibration, dim]), steps: steps,
                                        fineSteps: fineSteps)
+    }
+}
+
+extension FlowMatcher {
+    /// BOSS's second phase ("straightening"): fine-tunes the field so that Euler on the schedule `times`
+    /// reproduces the current model's own fine trajectories. `trajectories` source points x0 ~ N(0, I) from
+    /// `seed` are integrated once by the current (frozen) model with Euler on `fineSteps` equal steps plus the
+    /// schedule times; then each of `steps` AdamW steps draws `batchSize` (row, interval k) pairs and regresses
+    /// v(x_{τ_k}, τ_k) onto (x_{τ_{k+1}} − x_{τ_k}) / (τ_{k+1} − τ_k) (mean squared error). Unconditional models
+    /// with the N(0, I) source only. Call it once with all the steps needed: a second call takes the straightened
+    /// weights as its new reference. Returns the last loss; `progress(step, total, loss)` returns false to stop.
+    /// Errors: `ODEError.invalidArgument` (bad grid or sizes), `TrainingError` (non-finite loss, cancelled).
+    @discardableResult
+    public func straighten(times: [Double], steps: Int, trajectories: Int = 4096, fineSteps: Int = 100, seed: UInt64 = 0,
+                           progress: ((Int, Int, Float) -> Bool)? = nil) throws -> Float {
+        guard configuration.numClasses == 0, sourceIsStandardNormal else {
+            throw ODEError.invalidArgument("straightening needs an unconditional model with the N(0, I) source")
+        }
+        guard times.count >= 2, times.allSatisfy(\.isFinite), zip(times, times.dropFirst()).allSatisfy({ $0 < $1 }),
+              times.first == 0, times.last == 1 else {
+            throw ODEError.invalidArgument("the schedule must hold finite, strictly increasing times from 0 to 1")
+        }
+        guard steps >= 1, trajectories >= 1, fineSteps >= 1 else {
+            throw ODEError.invalidArgument("straightening needs steps, trajectories and fine steps ≥ 1")
+        }
+        // The reference: the current weights, frozen, on the union of the fine grid and the schedule.
+        var initRNG = RandomGenerator(seed: 0)
+        let frozen = TimeConditionedMLP(dim: dim, hiddenWidth: configuration.hiddenWidth, hiddenLayers: configuration.hiddenLayers,
+                                        activation: configuration.activation, rng: &initRNG)
+        try frozen.loadStateDict(model.stateDict())
+        let fine = (0...fineSteps).map { Double($0) / Double(fineSteps) }
+        let grid = Array(Set(fine + times)).sorted()
+        var options = ODEOptions()
+        options.timeGrid = grid
+        options.recordTrajectory = true
+        var g = RandomGenerator(seed: seed)
+        let reference = try odeSolve({ x, t in frozen.velocity(x, t: t) }, x0: g.normal([trajectories, dim]), from: 0, to: 1,
+                                     method: .euler, options: options)
+        let states = times.map { t in reference.trajectory[grid.firstIndex(of: t) ?? 0] }
+        let intervals = times.count - 1, d = dim, b = configuration.batchSize
+        return try optimize(steps: steps, progress: progress) {
+            let x = Tensor(uninitialized: [b, d]), u = Tensor(uninitialized: [b, d])
+            var t = [Float](repeating: 0, count: b)
+            let px = x.storage.pointer, pu = u.storage.pointer
+            for i in 0..<b {
+                let row = rng.nextInt(below: trajectories), k = rng.nextInt(below: intervals)
+                let from = states[k].storage.pointer + row * d, to = states[k + 1].storage.pointer + row * d
+                let h = Float(times[k + 1] - times[k])
+                t[i] = Float(times[k])
+                for j in 0..<d { px[i * d + j] = from[j]; pu[i * d + j] = (to[j] - from[j]) / h }
+            }
+            return withExtendedLifetime(states) { meanSquaredError(predicted: model(x, times: t), expected: u) }
+        }
     }
 }

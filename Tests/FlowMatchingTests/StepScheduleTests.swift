@@ -86,3 +86,30 @@ final class StepScheduleTests: XCTestCase {
         XCTAssertThrowsError(try bellmanStepSchedule(lateStiffField, x0: x0, steps: 2, from: 1, to: 0))
     }
 }
+
+final class StraighteningTests: XCTestCase {
+    func testStraighteningPullsTwoEulerStepsOntoTheOriginalFlow() throws {
+        var c = FlowMatcher.Configuration(dim: 2)
+        c.method = .icfm; c.seed = 0
+        let matcher = FlowMatcher(c)
+        var rng = RandomGenerator(seed: 5)
+        try matcher.fit(target: ToyDistribution.eightGaussians.sample(4000, rng: &rng), steps: 1500)
+        var fine = ODEOptions()
+        fine.steps = 100
+        let target = try matcher.sample(500, seed: 9, method: .euler, options: fine).state
+        let schedule = try matcher.bellmanSchedule(steps: 2, seed: 1)
+        var coarse = ODEOptions()
+        coarse.timeGrid = schedule.times
+        func error() throws -> Double {
+            let x = try matcher.sample(500, seed: 9, method: .euler, options: coarse).state
+            return (zip(x.scalars, target.scalars).map { Double(($0 - $1) * ($0 - $1)) }.reduce(0, +) / 500).squareRoot()
+        }
+        let before = try error(), step = matcher.step
+        try matcher.straighten(times: schedule.times, steps: 400, trajectories: 2048, seed: 3)
+        XCTAssertEqual(matcher.step, step + 400)
+        let after = try error()
+        XCTAssertLessThan(after, 0.5 * before, "RMS distance to the 100-step samples: \(before) → \(after)")
+        XCTAssertThrowsError(try matcher.straighten(times: [0, 0.5], steps: 1))
+        XCTAssertThrowsError(try matcher.straighten(times: [0, 1], steps: 0))
+    }
+}

@@ -87,6 +87,8 @@ SIGNATURES = {
                                   _ProgressFn, c_void_p, _float_p]),
     "fg_fm_step_schedule": (_status, [_handle, c_uint32, c_uint32, c_size_t, c_uint64, POINTER(c_double), c_size_t,
                                       POINTER(c_double), POINTER(c_double)]),
+    "fg_fm_straighten": (_status, [_handle, POINTER(c_double), c_size_t, c_uint32, c_size_t, c_uint32, c_uint64,
+                                   _ProgressFn, c_void_p, _float_p]),
     "fg_fm_sample": (_status, [_handle, c_size_t, c_uint64, _solver_p, _float_p, c_size_t, _size_p,
                                _u32_p]),
     "fg_fm_transport": (_status, [_handle, _float_p, c_size_t, c_size_t, c_uint32, _solver_p, _float_p,

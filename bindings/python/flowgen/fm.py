@@ -339,6 +339,21 @@ class FlowMatcher(NativeHandle):
                                           ctypes.byref(cost), ctypes.byref(uniform)), lib)
         return (times, cost.value, uniform.value) if return_costs else times
 
+    def straighten(self, times, steps, n_trajectories=4096, fine_steps=100, seed=0, progress=None):
+        """BOSS's second phase: fine-tunes the field (``steps`` AdamW steps) so that Euler on the schedule
+        ``times`` (e.g. step_schedule()) reproduces the current model's own fine Euler trajectories from
+        ``n_trajectories`` N(0, I) points. Call it once with all the steps needed: a second call takes the
+        straightened weights as its new reference. Returns the last loss; progress(step, total, loss) returning a
+        truthy value stops (FG_ERR_CANCELLED)."""
+        grid = np.ascontiguousarray(times, dtype=np.float64).reshape(-1)
+        steps = _unsigned("steps", steps, 32)
+        n_trajectories = _unsigned("n_trajectories", n_trajectories, 64)
+        fine_steps = _unsigned("fine_steps", fine_steps, 32)
+        seed = _unsigned("seed", seed, 64)
+        return self._fit(lambda lib, handle, callback, loss: lib.fg_fm_straighten(
+            handle, grid.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), grid.size, steps, n_trajectories, fine_steps,
+            seed, callback, None, loss), progress)
+
     def save(self, path):
         """Writes a safetensors checkpoint (weights, options, AdamW state, step, RNG) atomically."""
         raw = _encode_path(path)

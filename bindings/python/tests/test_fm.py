@@ -432,3 +432,29 @@ def test_bellman_step_schedule_beats_equal_steps():
         assert _status(lambda: fm.sample(5, solver="dopri5", times=[0, 1])) == C.ERR_INVALID_ARGUMENT
         for args in ((0,), (5, 4), (4, 100000), (4, 100, 0), (4, 100, 9000)):
             assert _status(lambda: fm.step_schedule(*args)) == C.ERR_INVALID_ARGUMENT, args
+
+
+def test_straightening_makes_few_step_euler_follow_the_original_flow():
+    """BOSS phase 2: after fine-tuning on the Bellman intervals, 2 Euler steps land much closer to the original
+    model's 100-step Euler samples than before."""
+    with flowgen.FlowMatcher(2, method="icfm", seed=0, batch_size=256) as fm:
+        fm.fit(eight_gaussians(4000, 0), 1500)
+        target = fm.sample(1000, seed=9, solver="euler", steps=100)   # the original flow's samples
+        times = fm.step_schedule(2, seed=1)
+        error = lambda: float(np.sqrt(((fm.sample(1000, seed=9, solver="euler", times=times) - target) ** 2).sum(1).mean()))
+        before, step = error(), fm.step
+        calls = []
+        loss = fm.straighten(times, 400, n_trajectories=2048, seed=3, progress=lambda s, t, l: calls.append(s) and False)
+        assert math.isfinite(loss) and len(calls) == 400 and fm.step == step + 400
+        after = error()
+        assert after < 0.5 * before, (before, after)
+        for bad in ([0, 0.5], [0.2, 1], [0, 0.7, 0.3, 1], [0, float("nan"), 1], [1]):
+            assert _status(lambda: fm.straighten(bad, 2)) == C.ERR_INVALID_ARGUMENT, bad
+        assert _status(lambda: fm.straighten(times, 0)) == C.ERR_INVALID_ARGUMENT
+        assert _status(lambda: fm.straighten(times, 2, n_trajectories=0)) == C.ERR_INVALID_ARGUMENT
+        assert _status(lambda: fm.straighten(times, 2, n_trajectories=10**9)) == C.ERR_INVALID_ARGUMENT
+        assert _status(lambda: fm.straighten(times, 2, fine_steps=5000)) == C.ERR_INVALID_ARGUMENT
+        assert fm.step == step + 400  # refused calls change nothing
+    with flowgen.FlowMatcher(2, method="icfm", seed=0) as pairs:
+        pairs.fit_pairs(eight_gaussians(300, 1), eight_gaussians(300, 2), 2)
+        assert _status(lambda: pairs.straighten([0, 1], 2)) == C.ERR_INVALID_ARGUMENT
