@@ -905,6 +905,74 @@ fg_status fg_fm_save(const fg_fm *fm, const char *path);
 /** Loads a flow matcher saved by fg_fm_save (samples and further training are identical to the saved
  *  one's). Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_IO, FG_ERR_CORRUPT_FILE. */
 fg_status fg_fm_load(const char *path, fg_fm **out);
+
+/* Masked autoregressive flows (fg_maf_*): densities with an exact likelihood. */
+
+/** A masked autoregressive flow (Papamakarios et al., NeurIPS 2017): `blocks` MADE layers (Germain et al.
+ *  2015), each u_i = (h_i - mu_i(h_<i)) exp(-alpha_i(h_<i)) followed by reversing the dimensions, onto a
+ *  N(0, I) base; log p(x) = log N(u) - sum alpha (exact). One thread at a time. */
+typedef struct fg_maf fg_maf;
+
+/** Options of fg_maf_create. Start from fg_maf_default_params(). */
+typedef struct fg_maf_params {
+    uint32_t struct_size;     /* sizeof(fg_maf_params) of the caller's header */
+    uint32_t dim;             /* data dimension, 1 ... 4096 (default 2) */
+    uint32_t blocks;          /* MADE blocks, 1 ... 64 (default 5) */
+    uint32_t hidden_width;    /* 1 ... 65536; at most 2^28 weights in all (default 64) */
+    uint32_t hidden_layers;   /* ReLU hidden layers per MADE, 1 ... 16 (default 2) */
+    uint32_t batch_size;      /* rows per Adam step, 1 ... 2^20 (default 256) */
+    uint64_t seed;            /* initialisation and minibatch seed (default 0) */
+    float learning_rate;      /* Adam, finite, > 0 (default 1e-3) */
+    float log_scale_bound;    /* alpha = b tanh(raw / b), b in (0, 30] (default 8) */
+} fg_maf_params;
+
+/** Default options (struct_size filled in). */
+fg_maf_params fg_maf_default_params(void);
+
+/** Creates an untrained flow. params may be NULL (defaults, dim 2).
+ *  Errors: FG_ERR_NULL_ARGUMENT (out), FG_ERR_STRUCT_SIZE, FG_ERR_INVALID_ARGUMENT (a field out of range),
+ *  FG_ERR_OUT_OF_MEMORY (more than 2^28 weights). On failure *out = NULL. */
+fg_status fg_maf_create(const fg_maf_params *params, fg_maf **out);
+
+/** Releases a flow. NULL is accepted. */
+void fg_maf_free(fg_maf *maf);
+
+/** Trains `steps` Adam steps on the mean negative log-likelihood of batch_size distinct rows of data
+ *  [n_rows, dim] (copied; finite) per step. progress may be NULL; *out_loss (optional) gets the last loss
+ *  (nats per point). Calling again continues training.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (steps == 0, n_rows == 0), FG_ERR_SHAPE_MISMATCH
+ *  (dim), FG_ERR_NON_FINITE, FG_ERR_CANCELLED (steps so far kept), FG_ERR_NUMERICAL (the diverging step
+ *  is not applied). */
+fg_status fg_maf_fit(fg_maf *maf, const float *data, size_t n_rows, size_t dim, uint32_t steps,
+                     fg_progress_fn progress, void *user_data, float *out_loss);
+
+/** Exact log-density log p(x) (natural log) of each row of x [n_rows, dim] (finite) into dst [n_rows]
+ *  (dst == NULL asks for the length in *out_len).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (n_rows == 0), FG_ERR_SHAPE_MISMATCH,
+ *  FG_ERR_NON_FINITE, FG_ERR_BUFFER_TOO_SMALL. */
+fg_status fg_maf_log_prob(fg_maf *maf, const float *x, size_t n_rows, size_t dim, float *dst, size_t dst_len,
+                          size_t *out_len);
+
+/** Draws n samples into dst [n, dim]: z ~ N(0, I) from `seed`, inverted block by block (dim MADE passes per
+ *  block). dst == NULL asks for the length (n * dim) in *out_len.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (n == 0 or too large for one pass),
+ *  FG_ERR_OUT_OF_MEMORY (n * dim too large), FG_ERR_BUFFER_TOO_SMALL. */
+fg_status fg_maf_sample(fg_maf *maf, size_t n, uint64_t seed, float *dst, size_t dst_len, size_t *out_len);
+
+/** Data dimension (0 for NULL). */
+size_t fg_maf_dim(const fg_maf *maf);
+/** Adam steps taken so far (0 for NULL). */
+uint64_t fg_maf_step(const fg_maf *maf);
+
+/** Saves weights ("blocks.<b>.layers.<l>.weight" [out, in] / ".bias", unmasked), Adam state
+ *  ("optimizer.g0.p<i>.s<j>"), options (metadata "flowgen.kind" = "maf", floats as IEEE-754 bit patterns),
+ *  step and generator state as a safetensors file, written to a temporary file and renamed.
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (empty path), FG_ERR_IO. */
+fg_status fg_maf_save(const fg_maf *maf, const char *path);
+
+/** Loads a flow saved by fg_maf_save (densities, samples and further training are identical).
+ *  Errors: FG_ERR_NULL_ARGUMENT, FG_ERR_INVALID_ARGUMENT (path), FG_ERR_IO, FG_ERR_CORRUPT_FILE. */
+fg_status fg_maf_load(const char *path, fg_maf **out);
 /* (end of flow-matching section) */
 
 /* ================================================================================================

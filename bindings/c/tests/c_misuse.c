@@ -1186,6 +1186,40 @@ static void test_flow_matching_extensions(void) {
     EXPECT_OK(fg_fm_sample(fm, 16, 2, &older, equal_out, 32, &grid_len, &grid_nfe));
     CHECK(grid_nfe == 4 && memcmp(grid_out, equal_out, sizeof grid_out) == 0);
     fg_fm_free(fm);
+
+    SECTION("masked autoregressive flow");
+    fg_maf_params mp = fg_maf_default_params();
+    CHECK(mp.struct_size == sizeof(fg_maf_params) && mp.dim == 2);
+    mp.hidden_width = 16;
+    mp.blocks = 2;
+    fg_maf *maf = NULL;
+    REQUIRE_OK(fg_maf_create(&mp, &maf));
+    float pts[16 * 2];
+    for (int i = 0; i < 16; i++) {
+        pts[2 * i] = (float)(i % 4) - 1.5f;
+        pts[2 * i + 1] = 0.5f * (float)(i / 4) - 0.75f;
+    }
+    float before_loss = NAN, after_loss = NAN;
+    EXPECT_OK(fg_maf_fit(maf, pts, 16, 2, 1, NULL, NULL, &before_loss));
+    EXPECT_OK(fg_maf_fit(maf, pts, 16, 2, 200, NULL, NULL, &after_loss));
+    CHECKF(after_loss < before_loss && fg_maf_step(maf) == 201, "NLL %f -> %f", before_loss, after_loss);
+    float logp[16], logp2[16], drawn[8 * 2];
+    size_t maf_len = 0;
+    EXPECT_OK(fg_maf_log_prob(maf, pts, 16, 2, NULL, 0, &maf_len));
+    CHECK(maf_len == 16);
+    EXPECT_OK(fg_maf_log_prob(maf, pts, 16, 2, logp, 16, &maf_len));
+    EXPECT_OK(fg_maf_sample(maf, 8, 5, drawn, 16, &maf_len));
+    CHECK(maf_len == 16 && isfinite(drawn[0]) && isfinite(drawn[15]));
+    EXPECT_STATUS(FG_ERR_SHAPE_MISMATCH, fg_maf_log_prob(maf, pts, 8, 4, logp, 16, &maf_len));
+    temp_path(path, sizeof path, "maf.safetensors");
+    EXPECT_OK(fg_maf_save(maf, path));
+    fg_maf *copy = NULL;
+    REQUIRE_OK(fg_maf_load(path, &copy));
+    EXPECT_OK(fg_maf_log_prob(copy, pts, 16, 2, logp2, 16, &maf_len));
+    CHECK(memcmp(logp, logp2, sizeof logp) == 0 && fg_maf_dim(copy) == 2 && fg_maf_step(copy) == 201);
+    fg_maf_free(copy);
+    fg_maf_free(maf);
+    fg_maf_free(NULL);
 }
 
 int main(void) {

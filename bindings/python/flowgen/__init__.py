@@ -17,6 +17,7 @@ from .graph import Graph, LinkPredictor, NodeClassifier  # noqa: F401 — graph 
 from .gfn import GFlowNet
 from . import gfn_external, gfn_env, gfn_replay, gfn_cond  # noqa: F401,E402 — GFlowNet API extensions (external losses, user environments, replay)
 from .fm import FlowMatcher, w2  # noqa: E402
+from .maf import MAF  # noqa: E402 — masked autoregressive flows (fg_maf_*)
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,6 @@ def status_name(status):
     return _text(_get_lib().fg_status_str(int(status)))
 
 
-__all__ = ["MLP", "GFlowNet", "FlowMatcher", "w2", "Graph", "LinkPredictor", "NodeClassifier", "FlowgenError", "LibraryNotFoundError", "version", "version_number",
+__all__ = ["MLP", "GFlowNet", "FlowMatcher", "MAF", "w2", "Graph", "LinkPredictor", "NodeClassifier", "FlowgenError", "LibraryNotFoundError", "version", "version_number",
            "set_num_threads", "get_num_threads", "blas_core_name", "status_name", "library_path",
            "constants"] + [name for name in dir(constants) if name.isupper()]

@@ -3,7 +3,7 @@ Merged into flowgen._lib.SIGNATURES. Also holds the ctypes mirrors of fg_fm_para
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int32, c_size_t, c_uint32,
                     c_uint64, c_void_p)
 
-__all__ = ["FMParams", "FMSolverParams", "SIGNATURES", "SamplerFn"]
+__all__ = ["FMParams", "FMSolverParams", "MAFParams", "SIGNATURES", "SamplerFn"]
 
 
 class FMParams(Structure):
@@ -43,6 +43,22 @@ class FMSolverParams(Structure):
         ("min_step", c_float),
         ("time_grid", POINTER(c_double)),
         ("time_grid_len", c_uint32),
+    ]
+
+
+class MAFParams(Structure):
+    """Mirror of ``fg_maf_params``."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("dim", c_uint32),
+        ("blocks", c_uint32),
+        ("hidden_width", c_uint32),
+        ("hidden_layers", c_uint32),
+        ("batch_size", c_uint32),
+        ("seed", c_uint64),
+        ("learning_rate", c_float),
+        ("log_scale_bound", c_float),
     ]
 
 
@@ -87,6 +103,16 @@ SIGNATURES = {
                                   _ProgressFn, c_void_p, _float_p]),
     "fg_fm_step_schedule": (_status, [_handle, c_uint32, c_uint32, c_size_t, c_uint64, POINTER(c_double), c_size_t,
                                       POINTER(c_double), POINTER(c_double)]),
+    "fg_maf_default_params": (MAFParams, []),
+    "fg_maf_create": (_status, [POINTER(MAFParams), _handle_out]),
+    "fg_maf_free": (None, [_handle]),
+    "fg_maf_fit": (_status, [_handle, _float_p, c_size_t, c_size_t, c_uint32, _ProgressFn, c_void_p, _float_p]),
+    "fg_maf_log_prob": (_status, [_handle, _float_p, c_size_t, c_size_t, _float_p, c_size_t, _size_p]),
+    "fg_maf_sample": (_status, [_handle, c_size_t, c_uint64, _float_p, c_size_t, _size_p]),
+    "fg_maf_dim": (c_size_t, [_handle]),
+    "fg_maf_step": (c_uint64, [_handle]),
+    "fg_maf_save": (_status, [_handle, c_char_p]),
+    "fg_maf_load": (_status, [c_char_p, _handle_out]),
     "fg_fm_straighten": (_status, [_handle, POINTER(c_double), c_size_t, c_uint32, c_size_t, c_uint32, c_uint64,
                                    _ProgressFn, c_void_p, _float_p]),
     "fg_fm_sample": (_status, [_handle, c_size_t, c_uint64, _solver_p, _float_p, c_size_t, _size_p,
