@@ -39,10 +39,12 @@ demo)
     step "flow matching: OT-CFM from N(0, I) to 8 Gaussians, Euler-100 samples, exact W2"
     .build/release/flowgen fm train --source gaussian --target 8gaussians --method otcfm --sigma 0.1 \
         --steps 2000 --batch 256 --seed 42 --plot out/fm_8gaussians.svg
+    step "few-step sampling (BOSS schedule and straightening) and an exact-likelihood autoregressive flow (Python)"
+    PYTHONPATH=bindings/python python3 examples/python/few_step_demo.py --plot out/few_steps.svg
     step "link prediction on the bundled Cora (NCN protocol, strict HR@100): CN over 10 splits, NCN on one"
     .build/release/flowgen linkpred --model cn --runs 10
     .build/release/flowgen linkpred --model ncn --runs 1 --epochs 100 --plot out/linkpred_ncn.svg
-    echo "plots written to out/ (mlp_loss.svg, gfn_hypergrid.svg, fm_8gaussians.svg, linkpred_ncn.svg)" >&2
+    echo "plots written to out/ (mlp_loss.svg, gfn_hypergrid.svg, fm_8gaussians.svg, few_steps.svg, linkpred_ncn.svg)" >&2
     ;;
 test)
     start=$(date +%s)

@@ -66,10 +66,11 @@ final class AutoregressiveFlowTests: XCTestCase {
         try f.fit(data: train, steps: 1500)
         let nll = -f.logProbability(test).reduce(0.0) { $0 + Double($1) } / 2000
         // A Gaussian fitted to 8 Gaussians (radius 5, std 1): covariance ≈ (12.5 + 1) I → NLL ≈ log(2π·13.5) + 1
-        // = 5.44; the true density (8 well-separated unit Gaussians): log 8 + log 2π + 1 = 4.92.
-        let gaussianNLL = log(2 * Double.pi * 13.5) + 1, trueNLL = log(8.0) + log(2 * Double.pi) + 1
-        XCTAssertLessThan(nll, trueNLL + 0.1, "MAF NLL \(nll) vs true \(trueNLL), Gaussian fit \(gaussianNLL)")
-        XCTAssertGreaterThan(nll, trueNLL - 0.1, "held-out NLL cannot beat the true density by much")
+        // = 5.44. The true mixture's entropy is 4.772 nats (Monte Carlo, 400k points, ± 0.002; neighbouring
+        // components overlap, so it is below log 8 + log 2π + 1 = 4.92).
+        let gaussianNLL = log(2 * Double.pi * 13.5) + 1, trueNLL = 4.772
+        XCTAssertLessThan(nll, trueNLL + 0.2, "MAF NLL \(nll) vs true \(trueNLL), Gaussian fit \(gaussianNLL)")
+        XCTAssertGreaterThan(nll, trueNLL - 0.05, "held-out NLL cannot beat the true density")
         let samples = f.sample(1000, seed: 4)
         let w2 = wasserstein2(samples, selectRows(test, Array(0..<1000)))
         XCTAssertLessThan(w2, 1.5, "W2 of MAF samples \(w2)")

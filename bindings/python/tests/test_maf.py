@@ -37,8 +37,9 @@ def test_density_is_normalised_and_matches_the_true_nll(trained):
     mass = np.exp(trained.log_prob(grid).astype(np.float64)).sum() * (side[1] - side[0]) ** 2
     assert mass == pytest.approx(1, abs=0.01)
     nll = -trained.log_prob(eight_gaussians(2000, 5)).astype(np.float64).mean()
-    true_nll = math.log(8) + math.log(2 * math.pi) + 1          # 8 well-separated unit Gaussians
-    assert abs(nll - true_nll) < 0.1, (nll, true_nll)
+    # The mixture's entropy, 4.772 nats (Monte Carlo, 400k points); a fitted Gaussian scores 5.44.
+    true_nll = 4.772
+    assert true_nll - 0.05 < nll < true_nll + 0.2, (nll, true_nll)
 
 
 def test_samples_follow_the_data_and_are_reproducible(trained):
