@@ -46,6 +46,12 @@ final class MADE: Module {
         return (h.slice(axis: 1, start: 0, end: dim), h.slice(axis: 1, start: dim, end: 2 * dim))
     }
 
+    /// (μ, raw log-scale) side by side, [n, 2·dim], for inference (masked weights, no graph).
+    func evaluate(_ x: Tensor) -> Tensor {
+        evaluateDenseLayers(x, layers: zip(layers, masks).map { ($0.weight.value * $1, $0.bias?.value) },
+                            activation: .relu, outputActivation: .identity)
+    }
+
     func namedParameters() -> [(name: String, parameter: Variable)] {
         layers.enumerated().flatMap { scoped("layers.\($0.offset)", $0.element) }
     }
@@ -133,32 +139,58 @@ public final class MaskedAutoregressiveFlow: Module {
         return base + logDet!
     }
 
-    /// log p(x) per row of x [n, dim] (natural log), without gradients.
+    /// log p(x) per row of x [n, dim] (natural log), without gradients (the same arithmetic as the graph path
+    /// on the fused dense evaluation).
     public func logProbability(_ x: Tensor) -> [Float] {
-        withoutGradients { logProbability(Variable(x)).value.scalars }
+        precondition(x.rank == 2 && x.shape[1] == dim, "MAF input must be [n, \(dim)], got \(x.shape)")
+        let n = x.shape[0], d = dim, b = configuration.logScaleBound
+        var h = x.copy()
+        var logp = [Float](repeating: 0, count: n)
+        let next = Tensor(uninitialized: [n, d])
+        for block in blocks {
+            let params = block.evaluate(h)   // [n, 2d]: μ then raw log-scale
+            let pp = params.storage.pointer, ph = h.storage.pointer, pn = next.storage.pointer
+            for r in 0..<n {
+                var sum: Float = 0
+                for i in 0..<d {
+                    let alpha = b * tanhf(pp[r * 2 * d + d + i] / b)
+                    sum += alpha
+                    pn[r * d + (d - 1 - i)] = (ph[r * d + i] - pp[r * 2 * d + i]) * expf(-alpha)   // u, reversed
+                }
+                logp[r] -= sum
+            }
+            ph.update(from: pn, count: n * d)
+        }
+        let constant = Float(0.5 * Double(d) * log(2 * Double.pi)), ph = h.storage.pointer
+        for r in 0..<n {
+            var sq: Float = 0
+            for i in 0..<d { sq += ph[r * d + i] * ph[r * d + i] }
+            logp[r] += -0.5 * sq - constant
+        }
+        return withExtendedLifetime((h, next)) { logp }
     }
 
     /// Maps noise z [n, dim] to data by inverting the blocks (dim MADE passes per block).
     public func inverse(_ z: Tensor) -> Tensor {
         precondition(z.rank == 2 && z.shape[1] == dim, "MAF noise must be [n, \(dim)]")
         let n = z.shape[0], d = dim
-        return withoutGradients {
-            var h = z
-            for block in blocks.reversed() {
-                let u = h.indexSelect(axis: 1, indices: reversal)   // the reversal is its own inverse
-                var x = Tensor(zeros: [n, d])
-                for i in 0..<d {
-                    let (mu, raw) = block(Variable(x))
-                    let alpha = logScale(raw).value
-                    let pm = mu.value.storage.pointer, pa = alpha.storage.pointer, pu = u.storage.pointer
-                    x.withUnsafeMutableBufferPointer { px in
-                        for r in 0..<n { px[r * d + i] = pu[r * d + i] * expf(pa[r * d + i]) + pm[r * d + i] }
-                    }
+        let b = configuration.logScaleBound
+        var h = z
+        for block in blocks.reversed() {
+            let u = h.indexSelect(axis: 1, indices: reversal)   // the reversal is its own inverse
+            let x = Tensor(zeros: [n, d])
+            let px = x.storage.pointer, pu = u.storage.pointer
+            for i in 0..<d {
+                // Dimension i depends only on dimensions < i, which are final after pass i.
+                let params = block.evaluate(x), pp = params.storage.pointer
+                for r in 0..<n {
+                    let alpha = b * tanhf(pp[r * 2 * d + d + i] / b)
+                    px[r * d + i] = pu[r * d + i] * expf(alpha) + pp[r * 2 * d + i]
                 }
-                h = x
             }
-            return h
+            h = withExtendedLifetime(u) { x }
         }
+        return h
     }
 
     /// n samples [n, dim]: z ~ N(0, I) from `seed`, mapped through `inverse`.

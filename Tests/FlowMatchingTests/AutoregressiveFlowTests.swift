@@ -71,6 +71,9 @@ final class AutoregressiveFlowTests: XCTestCase {
         let gaussianNLL = log(2 * Double.pi * 13.5) + 1, trueNLL = 4.772
         XCTAssertLessThan(nll, trueNLL + 0.2, "MAF NLL \(nll) vs true \(trueNLL), Gaussian fit \(gaussianNLL)")
         XCTAssertGreaterThan(nll, trueNLL - 0.05, "held-out NLL cannot beat the true density")
+        // The fused inference path and the training graph compute the same log-densities.
+        let graph = withoutGradients { f.logProbability(Variable(test)).value.scalars }
+        XCTAssertLessThan(zip(graph, f.logProbability(test)).map { Swift.abs($0 - $1) }.max() ?? 1, 1e-4)
         let samples = f.sample(1000, seed: 4)
         let w2 = wasserstein2(samples, selectRows(test, Array(0..<1000)))
         XCTAssertLessThan(w2, 1.5, "W2 of MAF samples \(w2)")
