@@ -875,6 +875,23 @@ typedef int32_t (*fg_fm_sampler_fn)(float *batch, size_t n_rows, size_t dim, voi
 fg_status fg_fm_fit_sampler(fg_fm *fm, fg_fm_sampler_fn sampler, void *sampler_data, uint32_t steps,
                             fg_progress_fn progress, void *user_data, float *out_loss);
 
+/** Gradient of a caller's cost L at endpoint estimates for fg_fm_sample_cost_guided: writes dL/dx [n_rows, dim]
+ *  into grad for the points x1 [n_rows, dim]. Returns 0 on success; non-zero stops the solve (FG_ERR_CALLBACK,
+ *  with the optional NUL-terminated text written to message[message_len + 1]). */
+typedef int32_t (*fg_fm_cost_gradient_fn)(const float *x1, size_t n_rows, size_t dim, float *grad, void *user_data,
+                                          char *message, size_t message_len);
+
+/** Training-free guidance by a differentiable cost (FlowChef-style): n samples from N(0, I) (seed) integrated
+ *  with v(x, t) - scale * dL/dx1(x1_hat), x1_hat = x + (1 - t) v(x, t) (the endpoint the straight I-CFM/OT-CFM
+ *  paths predict; the gradient at x1_hat is applied to x, no backpropagation through the network). gradient
+ *  is called once per velocity evaluation (scale == 0: never; plain sampling). Unconditional models only.
+ *  Buffers, *out_nfe and errors as fg_fm_sample, plus FG_ERR_NULL_ARGUMENT (gradient), FG_ERR_INVALID_ARGUMENT
+ *  (scale not finite, class-conditional model), FG_ERR_CALLBACK (the callback failed; dst untouched),
+ *  FG_ERR_NUMERICAL (non-finite state, e.g. from a non-finite gradient). */
+fg_status fg_fm_sample_cost_guided(fg_fm *fm, size_t n, uint64_t seed, float scale, fg_fm_cost_gradient_fn gradient,
+                                   void *user_data, const fg_fm_solver_params *solver, float *dst, size_t dst_len,
+                                   size_t *out_len, uint32_t *out_nfe);
+
 /** Class-conditional sampling: n samples from N(0, I) (seed) integrated with the field of labels[i]
  *  (int32, -1 = no label, else 0 ... num_classes - 1) for row i; with guidance != 1 (INTERPOLATE) or
  *  != 0 (SCALED) classifier-free guidance mixes the conditional and unconditional fields of labelled

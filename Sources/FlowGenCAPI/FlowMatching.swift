@@ -410,6 +410,49 @@ public func fg_fm_sample(_ fm: OpaquePointer?, _ n: Int, _ seed: UInt64, _ solve
     }
 }
 
+/// A caller's cost-gradient callback failed (its status and message).
+struct CostGradientFailure: Error { let message: String }
+
+@_cdecl("fg_fm_sample_cost_guided")
+public func fg_fm_sample_cost_guided(_ fm: OpaquePointer?, _ n: Int, _ seed: UInt64, _ scale: Float,
+                                     _ gradient: fg_fm_cost_gradient_fn?, _ userData: UnsafeMutableRawPointer?,
+                                     _ solver: UnsafePointer<fg_fm_solver_params>?, _ dst: UnsafeMutablePointer<Float>?,
+                                     _ dstLength: Int, _ outLength: UnsafeMutablePointer<Int>?,
+                                     _ outNFE: UnsafeMutablePointer<UInt32>?) -> fg_status {
+    capiCall("fg_fm_sample_cost_guided") {
+        let model = try fmHandle(fm)
+        guard let gradient else { throw CAPIError.null("gradient") }
+        guard scale.isFinite else { throw CAPIError.invalid("scale must be finite, got \(scale)") }
+        guard model.configuration.numClasses == 0 else { throw CAPIError.invalid("cost guidance needs an unconditional model") }
+        let needed = try checkedMatrixCount(rows: n, cols: model.dim, rowsName: "n", colsName: "dim")
+        try fmCheckActivations(rows: n, model: model)
+        let (method, options) = try fmSolver(solver)
+        if try fmOutputPrecheck(needed: needed, dst: dst, dstLength: dstLength, outLength: outLength) { return }
+        let messageLength = 512
+        let solution: ODESolution
+        do {
+            solution = try fmTranslate {
+                try model.sampleGuidedByCost(n, seed: seed, scale: scale, costGradient: { x1 in
+                    let grad = Tensor(zeros: x1.shape)
+                    var message = [CChar](repeating: 0, count: messageLength)
+                    let code = message.withUnsafeMutableBufferPointer { m in
+                        gradient(x1.storage.pointer, x1.shape[0], x1.shape[1], grad.storage.pointer, userData, m.baseAddress, messageLength - 1)
+                    }
+                    guard code == 0 else {
+                        let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                        throw CostGradientFailure(message: "the cost gradient returned \(code)" + (reason.isEmpty ? "" : ": \(reason)"))
+                    }
+                    return grad
+                }, method: method, options: options)
+            }
+        } catch let failure as CostGradientFailure {
+            throw CAPIError(status: FG_ERR_CALLBACK, message: failure.message)
+        }
+        try writeOutput(solution.state, dst: dst, dstLength: dstLength, outLength: outLength)
+        outNFE?.pointee = UInt32(clamping: solution.nfe)
+    }
+}
+
 @_cdecl("fg_fm_sample_guided")
 public func fg_fm_sample_guided(_ fm: OpaquePointer?, _ n: Int, _ labels: UnsafePointer<Int32>?, _ guidance: Float,
                                 _ convention: UInt32, _ seed: UInt64, _ solver: UnsafePointer<fg_fm_solver_params>?,

@@ -113,3 +113,34 @@ final class StraighteningTests: XCTestCase {
         XCTAssertThrowsError(try matcher.straighten(times: [0, 1], steps: 0))
     }
 }
+
+final class CostGuidanceTests: XCTestCase {
+    func testAQuadraticCostPullsSamplesToItsCentre() throws {
+        var c = FlowMatcher.Configuration(dim: 2)
+        c.method = .icfm
+        let matcher = FlowMatcher(c)
+        var rng = RandomGenerator(seed: 5)
+        try matcher.fit(target: ToyDistribution.eightGaussians.sample(4000, rng: &rng), steps: 1500)
+        var o = ODEOptions()
+        o.steps = 50
+        let centre: [Float] = [5, 0]
+        func near(_ x: Tensor) -> Double {
+            let p = x.scalars
+            return Double((0..<(p.count / 2)).filter { hypot(p[2 * $0] - centre[0], p[2 * $0 + 1] - centre[1]) < 2 }.count) / Double(p.count / 2)
+        }
+        let gradient: (Tensor) throws -> Tensor = { x in
+            let g = Tensor(uninitialized: x.shape), px = x.storage.pointer, pg = g.storage.pointer
+            for i in 0..<x.count { pg[i] = px[i] - centre[i % 2] }
+            return withExtendedLifetime(x) { g }
+        }
+        let plain = try matcher.sample(1000, seed: 3, method: .euler, options: o).state
+        let unguided = try matcher.sampleGuidedByCost(1000, seed: 3, scale: 0, costGradient: gradient, method: .euler, options: o).state
+        XCTAssertEqual(unguided.scalars, plain.scalars)
+        let guided = try matcher.sampleGuidedByCost(1000, seed: 3, scale: 2, costGradient: gradient, method: .euler, options: o)
+        XCTAssertEqual(guided.nfe, 50)
+        XCTAssertLessThan(near(plain), 0.25)
+        XCTAssertGreaterThan(near(guided.state), 0.6)
+        struct Down: Error {}
+        XCTAssertThrowsError(try matcher.sampleGuidedByCost(10, seed: 3, scale: 1, costGradient: { _ in throw Down() }, method: .euler))
+    }
+}

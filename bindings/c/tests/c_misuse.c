@@ -993,6 +993,17 @@ static int32_t fm_sampler(float *batch, size_t n_rows, size_t dim, void *user_da
     return 0;
 }
 
+/* Gradient of L(x) = |x - (5, 0)|^2 / 2; fails (with a message) when *user_data is non-zero. */
+static int32_t fm_cost_gradient(const float *x1, size_t n_rows, size_t dim, float *grad, void *user_data,
+                                char *message, size_t message_len) {
+    if (user_data && *(int *)user_data) {
+        snprintf(message, message_len + 1, "cost server unreachable");
+        return 7;
+    }
+    for (size_t i = 0; i < n_rows * dim; i++) grad[i] = x1[i] - (i % dim == 0 ? 5.0f : 0.0f);
+    return 0;
+}
+
 static void fm_samples(fg_fm *fm, float *out, size_t n) {
     fg_fm_solver_params sp = fg_fm_default_solver_params();
     sp.steps = 10;
@@ -1185,6 +1196,34 @@ static void test_flow_matching_extensions(void) {
     older.time_grid_len = 3;
     EXPECT_OK(fg_fm_sample(fm, 16, 2, &older, equal_out, 32, &grid_len, &grid_nfe));
     CHECK(grid_nfe == 4 && memcmp(grid_out, equal_out, sizeof grid_out) == 0);
+    fg_fm_free(fm);
+
+    SECTION("fm cost-guided sampling");
+    float pts_for_cost[8 * 2] = {5, 0, -5, 0, 0, 5, 0, -5, 3.5f, 3.5f, -3.5f, 3.5f, 3.5f, -3.5f, -3.5f, -3.5f};
+    p = fg_fm_default_params();
+    p.hidden_width = 16;
+    p.hidden_layers = 2;
+    p.method = FG_FM_METHOD_ICFM;
+    REQUIRE_OK(fg_fm_create(&p, &fm));
+    EXPECT_OK(fg_fm_fit(fm, pts_for_cost, 8, 2, 5, NULL, NULL, NULL));
+    float guided_out[8 * 2], plain_out[8 * 2];
+    size_t guided_len = 0;
+    uint32_t guided_nfe = 0;
+    int fail = 0;
+    fg_fm_solver_params cost_sp = fg_fm_default_solver_params();
+    cost_sp.steps = 10;
+    EXPECT_OK(fg_fm_sample(fm, 8, 4, &cost_sp, plain_out, 16, &guided_len, &guided_nfe));
+    EXPECT_OK(fg_fm_sample_cost_guided(fm, 8, 4, 0.0f, fm_cost_gradient, &fail, &cost_sp, guided_out, 16, &guided_len, &guided_nfe));
+    CHECK(memcmp(plain_out, guided_out, sizeof plain_out) == 0 && guided_nfe == 10);
+    EXPECT_OK(fg_fm_sample_cost_guided(fm, 8, 4, 1.0f, fm_cost_gradient, &fail, &cost_sp, guided_out, 16, &guided_len, &guided_nfe));
+    CHECK(memcmp(plain_out, guided_out, sizeof plain_out) != 0);
+    fail = 1;
+    memcpy(guided_out, plain_out, sizeof plain_out);
+    EXPECT_STATUS(FG_ERR_CALLBACK, fg_fm_sample_cost_guided(fm, 8, 4, 1.0f, fm_cost_gradient, &fail, &cost_sp, guided_out, 16, &guided_len, &guided_nfe));
+    CHECKF(strstr(fg_last_error(), "cost server unreachable") != NULL, "message: %s", fg_last_error());
+    CHECK(memcmp(plain_out, guided_out, sizeof plain_out) == 0); /* dst untouched */
+    EXPECT_STATUS(FG_ERR_NULL_ARGUMENT, fg_fm_sample_cost_guided(fm, 8, 4, 1.0f, NULL, NULL, &cost_sp, guided_out, 16, &guided_len, &guided_nfe));
+    EXPECT_STATUS(FG_ERR_INVALID_ARGUMENT, fg_fm_sample_cost_guided(fm, 8, 4, NAN, fm_cost_gradient, NULL, &cost_sp, guided_out, 16, &guided_len, &guided_nfe));
     fg_fm_free(fm);
 
     SECTION("masked autoregressive flow");

@@ -3,7 +3,7 @@ Merged into flowgen._lib.SIGNATURES. Also holds the ctypes mirrors of fg_fm_para
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int32, c_size_t, c_uint32,
                     c_uint64, c_void_p)
 
-__all__ = ["FMParams", "FMSolverParams", "MAFParams", "SIGNATURES", "SamplerFn"]
+__all__ = ["CostGradientFn", "FMParams", "FMSolverParams", "MAFParams", "SIGNATURES", "SamplerFn"]
 
 
 class FMParams(Structure):
@@ -74,6 +74,8 @@ _solver_p = POINTER(FMSolverParams)
 _i32_p = POINTER(c_int32)
 #: fg_fm_sampler_fn: (batch, n_rows, dim, user_data, message, message_len) -> int32.
 SamplerFn = CFUNCTYPE(c_int32, _float_p, c_size_t, c_size_t, c_void_p, c_void_p, c_size_t)
+#: fg_fm_cost_gradient_fn: (x1, n_rows, dim, grad, user_data, message, message_len) -> int32.
+CostGradientFn = CFUNCTYPE(c_int32, _float_p, c_size_t, c_size_t, _float_p, c_void_p, c_void_p, c_size_t)
 
 # FG_FM_* values of include/flowgen.h
 FM_METHOD_ICFM = 0
@@ -113,6 +115,8 @@ SIGNATURES = {
     "fg_maf_step": (c_uint64, [_handle]),
     "fg_maf_save": (_status, [_handle, c_char_p]),
     "fg_maf_load": (_status, [c_char_p, _handle_out]),
+    "fg_fm_sample_cost_guided": (_status, [_handle, c_size_t, c_uint64, c_float, CostGradientFn, c_void_p, _solver_p,
+                                           _float_p, c_size_t, _size_p, _u32_p]),
     "fg_fm_straighten": (_status, [_handle, POINTER(c_double), c_size_t, c_uint32, c_size_t, c_uint32, c_uint64,
                                    _ProgressFn, c_void_p, _float_p]),
     "fg_fm_sample": (_status, [_handle, c_size_t, c_uint64, _solver_p, _float_p, c_size_t, _size_p,

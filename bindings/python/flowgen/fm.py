@@ -26,7 +26,7 @@ __all__ = ["FlowMatcher", "w2", "METHODS", "SOLVERS", "DIVERGENCES", "GUIDANCE_C
 from ._sig_fm import (  # noqa: E402 — the FG_FM_* values live beside the signatures
     FM_METHOD_ICFM, FM_METHOD_OTCFM, FM_METHOD_FM, FM_METHOD_SBCFM, FM_METHOD_VP, FM_METHOD_VP_BETA,
     FM_SOLVER_EULER, FM_SOLVER_MIDPOINT, FM_SOLVER_HEUN, FM_SOLVER_RK4, FM_SOLVER_DOPRI5, FM_DIV_EXACT,
-    FM_DIV_HUTCHINSON, FM_GUIDANCE_INTERPOLATE, FM_GUIDANCE_SCALED, SamplerFn)
+    FM_DIV_HUTCHINSON, FM_GUIDANCE_INTERPOLATE, FM_GUIDANCE_SCALED, CostGradientFn, SamplerFn)
 
 #: Names accepted by FlowMatcher(method=...).
 METHODS = {"icfm": FM_METHOD_ICFM, "otcfm": FM_METHOD_OTCFM, "fm": FM_METHOD_FM,
@@ -74,6 +74,24 @@ def _solver_params(lib, solver, steps, rtol, atol, first_step, min_step, max_num
     if max_num_steps is not None:
         p.max_num_steps = _unsigned("max_num_steps", max_num_steps, 32)
     return p
+
+
+def _fill_from_callback(produce, name, dst, n_rows, dim, raised, message, message_len):
+    """Body of a native callback that fills dst [n_rows, dim] with ``produce()``: 0 on success; otherwise the
+    exception is kept in ``raised`` (re-raised after the native call returns), its text written to message,
+    and 1 returned."""
+    try:
+        values = np.asarray(produce(), dtype=np.float32)
+        if values.shape != (n_rows, dim):
+            raise ShapeMismatchError(_c.ERR_SHAPE_MISMATCH, "%s returned shape %s, expected %s"
+                                     % (name, values.shape, (n_rows, dim)))
+        ctypes.memmove(dst, np.ascontiguousarray(values).ctypes.data, values.nbytes)
+        return 0
+    except BaseException as error:  # noqa: BLE001 — re-raised after the native call returns
+        raised.append(error)
+        text = ("%s: %s" % (type(error).__name__, error)).encode("utf-8", "replace")[:max(message_len - 1, 0)]
+        ctypes.memmove(message, text, len(text))
+        return 1
 
 
 def w2(a, b):
@@ -209,18 +227,8 @@ class FlowMatcher(NativeHandle):
         raised = []
 
         def fill(batch, n_rows, dim, _user, message, message_len):
-            try:
-                values = np.asarray(sampler(int(n_rows), int(dim)), dtype=np.float32)
-                if values.shape != (n_rows, dim):
-                    raise ShapeMismatchError(_c.ERR_SHAPE_MISMATCH, "sampler returned shape %s, expected %s"
-                                             % (values.shape, (n_rows, dim)))
-                ctypes.memmove(batch, np.ascontiguousarray(values).ctypes.data, values.nbytes)
-                return 0
-            except BaseException as error:  # noqa: BLE001 — re-raised after the native call returns
-                raised.append(error)
-                text = ("%s: %s" % (type(error).__name__, error)).encode("utf-8", "replace")[:max(message_len - 1, 0)]
-                ctypes.memmove(message, text, len(text))
-                return 1
+            return _fill_from_callback(lambda: sampler(int(n_rows), int(dim)), "sampler", batch, n_rows, dim,
+                                       raised, message, message_len)
 
         callback = SamplerFn(fill)
         loss = self._fit(lambda lib, h, cb, out: lib.fg_fm_fit_sampler(h, callback, None, steps, cb, None, out),
@@ -285,6 +293,34 @@ class FlowMatcher(NativeHandle):
                 check(lib.fg_fm_sample_guided(handle, n, labels.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
                                               guidance, convention, seed, ctypes.byref(sp), _ptr(dst),
                                               dst.size, ctypes.byref(written), ctypes.byref(nfe)), lib)
+        return (dst, int(nfe.value)) if return_nfe else dst
+
+    def sample_cost_guided(self, n, cost_gradient, scale, seed=0, solver="euler", steps=100, rtol=None, atol=None,
+                           times=None, return_nfe=False):
+        """n samples steered by a differentiable cost L without retraining (FlowChef-style): the solver follows
+        v(x, t) - scale * cost_gradient(x1_hat) with x1_hat = x + (1 - t) v(x, t), the endpoint the straight
+        I-CFM/OT-CFM paths predict. ``cost_gradient(x1_hat)`` gets float32 [n, dim] and returns dL/dx1 of the same
+        shape. If it raises (or returns a wrong shape), sampling stops and the error is re-raised."""
+        n = _unsigned("n", n, 64)
+        seed = _unsigned("seed", seed, 64)
+        scale = _real("scale", scale)
+        lib = get_lib()
+        sp = _solver_params(lib, solver, steps, rtol, atol, None, None, None, times)
+        raised = []
+
+        def gradient(x1, n_rows, dim, grad, _user, message, message_len):
+            return _fill_from_callback(lambda: cost_gradient(np.ctypeslib.as_array(x1, shape=(n_rows, dim)).copy()),
+                                       "cost_gradient", grad, n_rows, dim, raised, message, message_len)
+
+        callback = CostGradientFn(gradient)
+        with self._use() as handle:
+            dst = np.empty((n, int(lib.fg_fm_dim(handle))), dtype=np.float32)
+            written, nfe = ctypes.c_size_t(0), ctypes.c_uint32(0)
+            status = lib.fg_fm_sample_cost_guided(handle, n, seed, scale, callback, None, ctypes.byref(sp), _ptr(dst),
+                                                  dst.size, ctypes.byref(written), ctypes.byref(nfe))
+            if raised:
+                raise raised[0]
+            check(status, lib)
         return (dst, int(nfe.value)) if return_nfe else dst
 
     def transport(self, x, reverse=False, solver="euler", steps=100, rtol=None, atol=None,
