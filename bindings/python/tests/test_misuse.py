@@ -426,6 +426,18 @@ def test_corrupt_node_classifier_files_are_rejected_with_a_message(cora, tmp_pat
         assert np.array_equal(reloaded.predict(), before)
 
 
+def test_corrupt_autoregressive_flow_files_are_rejected_with_a_message(tmp_path):
+    with flowgen.MAF(2, blocks=2, hidden_width=8) as flow:
+        flow.fit(np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32), 3)
+        good = tmp_path / "maf.safetensors"
+        flow.save(good)
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    failures = _accepted_or_unclear(_bad_files(good, folder, "blocks.0.layers.0.weight", "blocks.0.layers.0.bias"),
+                                    flowgen.MAF.load)
+    assert not failures, "\n".join(failures)
+
+
 def test_the_good_file_of_the_corruption_test_is_valid(good_file):
     tensors, metadata = read_safetensors(good_file)
     assert "layers.0.weight" in tensors and metadata
