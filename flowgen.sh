@@ -29,7 +29,7 @@ demo)
     .build/release/flowgen mlp demo
     step "engine demo from C (examples/c)"
     mkdir -p out
-    (cd out && ../build/cmake/mlp_regression && ../build/cmake/mlp_classification)
+    (cd out && ../build/cmake/mlp_regression && ../build/cmake/mlp_classification && ../build/cmake/flows_few_steps)
     step "engine demo from Python (examples/python)"
     mkdir -p out
     PYTHONPATH=bindings/python python3 examples/python/mlp_demo.py --plot out/mlp_loss.svg
