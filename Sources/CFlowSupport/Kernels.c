@@ -5,22 +5,28 @@
 
 /* exp(x) by range reduction x = k ln2 + r, |r| ≤ ln2/2, a degree-5 minimax polynomial for e^r
  * (coefficients from Cephes expf) and 2^k assembled in the exponent bits. Branch-free so the
- * loops below vectorise. */
-static inline float exp_scalar(float x) {
-    const float hi = 88.3762626647949f, lo = -87.3365447505531f;
-    float xc = fminf(fmaxf(x, lo), hi);
-    float k = rintf(xc * 1.44269504088896341f);
-    float r = xc - k * 0.693359375f + k * 2.12194440e-4f;
+ * loops below vectorise.
+ *
+ * Range reduction of exp: x = k ln2 + r with |r| ≤ ln2/2 (ln2 split in two for accuracy); returns
+ * e^r − 1 = r + r²·p(r) and sets *two_k = 2^k (k must lie in −126 … 127). */
+static inline float exp_reduced_minus_one(float x, float *two_k) {
+    float k = rintf(x * 1.44269504088896341f);
+    float r = x - k * 0.693359375f + k * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    float e = p * r * r + r + 1.0f;
     int32_t bits = ((int32_t)k + 127) << 23;
+    memcpy(two_k, &bits, sizeof *two_k);
+    return p * r * r + r;
+}
+
+static inline float exp_scalar(float x) {
+    const float hi = 88.3762626647949f, lo = -87.3365447505531f;
     float scale;
-    memcpy(&scale, &bits, sizeof scale);
+    float e = exp_reduced_minus_one(fminf(fmaxf(x, lo), hi), &scale) + 1.0f;
     float y = e * scale;
     y = x < lo ? 0.0f : y;
     y = x > hi ? INFINITY : y;
@@ -63,19 +69,8 @@ void cflow_scaled_elu(const float *x, float *y, size_t n, float scale, float alp
         /* e^x − 1 is only needed for x ≤ 0, where no overflow can occur (and below −87 it is −1 in float):
          * with x = k ln2 + r, e^x − 1 = 2^k (e^r − 1) + (2^k − 1), where e^r − 1 = r + r²·p(r) keeps full
          * relative accuracy near 0 (k = 0) and the two terms share their sign otherwise. */
-        float xn = fmaxf(fminf(xi, 0.0f), -87.0f);
-        float k = rintf(xn * 1.44269504088896341f);
-        float r = xn - k * 0.693359375f + k * 2.12194440e-4f;
-        float p = 1.9875691500e-4f;
-        p = p * r + 1.3981999507e-3f;
-        p = p * r + 8.3334519073e-3f;
-        p = p * r + 4.1665795894e-2f;
-        p = p * r + 1.6666665459e-1f;
-        p = p * r + 5.0000001201e-1f;
-        float er_m1 = p * r * r + r;
-        int32_t bits = ((int32_t)k + 127) << 23;
         float two_k;
-        memcpy(&two_k, &bits, sizeof two_k);
+        float er_m1 = exp_reduced_minus_one(fmaxf(fminf(xi, 0.0f), -87.0f), &two_k);
         float em1 = two_k * er_m1 + (two_k - 1.0f);
         float out = xi > 0 ? scale * xi : negative_scale * em1;
         y[i] = xi != xi ? xi : out;
