@@ -144,7 +144,7 @@ public final class MaskedAutoregressiveFlow: Module {
     public func logProbability(_ x: Tensor) -> [Float] {
         precondition(x.rank == 2 && x.shape[1] == dim, "MAF input must be [n, \(dim)], got \(x.shape)")
         let n = x.shape[0], d = dim, b = configuration.logScaleBound
-        var h = x.copy()
+        let h = x.copy()
         var logp = [Float](repeating: 0, count: n)
         let next = Tensor(uninitialized: [n, d])
         for block in blocks {
