@@ -54,11 +54,16 @@ public func bellmanStepSchedule(_ f: (Tensor, Double) throws -> Tensor, x0: Tens
     var options = ODEOptions()
     options.steps = fineSteps
     options.recordTrajectory = true
-    let reference = try odeSolve(f, x0: x0, from: t0, to: t1, method: .euler, options: options)
+    // Euler evaluates f once per step, at states[j] and times[j] in order: keep those velocities.
+    var velocities: [Tensor] = []
+    velocities.reserveCapacity(fineSteps)
+    let reference = try odeSolve({ x, t in
+        let v = try f(x, t)
+        velocities.append(v)
+        return v
+    }, x0: x0, from: t0, to: t1, method: .euler, options: options)
     let times = reference.times, states = reference.trajectory
     let rows = Swift.max(x0.shape.first ?? 1, 1), count = x0.count
-    // The fine solve evaluated f at every state but the last; evaluate again to keep the velocities.
-    let velocities = try (0..<fineSteps).map { try f(states[$0], times[$0]) }
     var costs = [[Double]](repeating: [Double](repeating: 0, count: fineSteps + 1), count: fineSteps + 1)
     for i in 0..<fineSteps {
         let xi = states[i].storage.pointer, vi = velocities[i].storage.pointer
@@ -120,8 +125,11 @@ extension FlowMatcher {
         let frozen = TimeConditionedMLP(dim: dim, hiddenWidth: configuration.hiddenWidth, hiddenLayers: configuration.hiddenLayers,
                                         activation: configuration.activation, rng: &initRNG)
         try frozen.loadStateDict(model.stateDict())
+        // The fine grid plus the schedule; fine times within 1e-9 of a schedule time (the same time computed
+        // another way) are left out, so no step is a rounding error long.
         let fine = (0...fineSteps).map { Double($0) / Double(fineSteps) }
-        let grid = Array(Set(fine + times)).sorted()
+            .filter { t in !times.contains { Swift.abs($0 - t) < 1e-9 } }
+        let grid = (fine + times).sorted()
         var options = ODEOptions()
         options.timeGrid = grid
         options.recordTrajectory = true
