@@ -34,9 +34,8 @@ public func fg_maf_create(_ params: UnsafePointer<fg_maf_params>?, _ out: Unsafe
         var c = MaskedAutoregressiveFlow.Configuration(dim: Int(p.dim))
         c.blocks = Int(p.blocks); c.hiddenWidth = Int(p.hidden_width); c.hiddenLayers = Int(p.hidden_layers)
         c.batchSize = Int(p.batch_size); c.seed = p.seed; c.learningRate = p.learning_rate; c.logScaleBound = p.log_scale_bound
-        if let problem = c.problem {
-            throw CAPIError(status: problem.contains("weights") ? FG_ERR_OUT_OF_MEMORY : FG_ERR_INVALID_ARGUMENT, message: "params: \(problem)")
-        }
+        if let problem = c.rangeProblem { throw CAPIError.invalid("params: \(problem)") }
+        if let problem = c.problem { throw CAPIError(status: FG_ERR_OUT_OF_MEMORY, message: "params: \(problem)") }
         out.pointee = OpaquePointer(Unmanaged.passRetained(MaskedAutoregressiveFlow(c)).toOpaque())
     }
 }

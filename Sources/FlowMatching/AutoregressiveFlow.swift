@@ -46,10 +46,14 @@ final class MADE: Module {
         return (h.slice(axis: 1, start: 0, end: dim), h.slice(axis: 1, start: dim, end: 2 * dim))
     }
 
-    /// (μ, raw log-scale) side by side, [n, 2·dim], for inference (masked weights, no graph).
-    func evaluate(_ x: Tensor) -> Tensor {
-        evaluateDenseLayers(x, layers: zip(layers, masks).map { ($0.weight.value * $1, $0.bias?.value) },
-                            activation: .relu, outputActivation: .identity)
+    /// The layers with their masks applied, for `evaluate` (compute once per inference call).
+    func maskedLayers() -> [(weight: Tensor, bias: Tensor?)] {
+        zip(layers, masks).map { ($0.weight.value * $1, $0.bias?.value) }
+    }
+
+    /// (μ, raw log-scale) side by side, [n, 2·dim], for inference (no graph) with `maskedLayers()`.
+    func evaluate(_ x: Tensor, maskedLayers: [(weight: Tensor, bias: Tensor?)]) -> Tensor {
+        evaluateDenseLayers(x, layers: maskedLayers, activation: .relu, outputActivation: .identity)
     }
 
     func namedParameters() -> [(name: String, parameter: Variable)] {
@@ -78,8 +82,15 @@ public final class MaskedAutoregressiveFlow: Module {
         public var logScaleBound: Float = 8
         public init(dim: Int) { self.dim = dim }
 
-        /// A message naming the first invalid field, or nil.
+        /// A message naming the first invalid field or the weight limit, or nil.
         public var problem: String? {
+            if let rangeProblem { return rangeProblem }
+            if weightCount > Self.maxWeights { return "the flow would have \(weightCount) weights (limit 2^28)" }
+            return nil
+        }
+
+        /// A message naming the first field outside its range, or nil.
+        public var rangeProblem: String? {
             if dim < 1 || dim > 4096 { return "dim must be in 1…4096, got \(dim)" }
             if blocks < 1 || blocks > 64 { return "blocks must be in 1…64, got \(blocks)" }
             if hiddenWidth < 1 || hiddenWidth > 65536 { return "hidden width must be in 1…65536, got \(hiddenWidth)" }
@@ -87,9 +98,14 @@ public final class MaskedAutoregressiveFlow: Module {
             if !learningRate.isFinite || learningRate <= 0 { return "learning rate must be finite and > 0, got \(learningRate)" }
             if batchSize < 1 || batchSize > 1 << 20 { return "batch size must be in 1…2^20, got \(batchSize)" }
             if !logScaleBound.isFinite || logScaleBound <= 0 || logScaleBound > 30 { return "log-scale bound must be in (0, 30], got \(logScaleBound)" }
-            let weights = blocks * (dim * hiddenWidth + (hiddenLayers - 1) * hiddenWidth * hiddenWidth + 2 * dim * hiddenWidth)
-            if weights > 1 << 28 { return "the flow would have \(weights) weights (limit 2^28)" }
             return nil
+        }
+
+        /// Largest number of weights a flow may have.
+        public static let maxWeights = 1 << 28
+        /// Weights of all MADE blocks (meaningful once the sizes are in their ranges).
+        public var weightCount: Int {
+            blocks * (dim * hiddenWidth + (hiddenLayers - 1) * hiddenWidth * hiddenWidth + 2 * dim * hiddenWidth)
         }
     }
 
@@ -148,7 +164,7 @@ public final class MaskedAutoregressiveFlow: Module {
         var logp = [Float](repeating: 0, count: n)
         let next = Tensor(uninitialized: [n, d])
         for block in blocks {
-            let params = block.evaluate(h)   // [n, 2d]: μ then raw log-scale
+            let params = block.evaluate(h, maskedLayers: block.maskedLayers())   // [n, 2d]: μ then raw log-scale
             let pp = params.storage.pointer, ph = h.storage.pointer, pn = next.storage.pointer
             for r in 0..<n {
                 var sum: Float = 0
@@ -180,9 +196,10 @@ public final class MaskedAutoregressiveFlow: Module {
             let u = h.indexSelect(axis: 1, indices: reversal)   // the reversal is its own inverse
             let x = Tensor(zeros: [n, d])
             let px = x.storage.pointer, pu = u.storage.pointer
+            let masked = block.maskedLayers()
             for i in 0..<d {
                 // Dimension i depends only on dimensions < i, which are final after pass i.
-                let params = block.evaluate(x), pp = params.storage.pointer
+                let params = block.evaluate(x, maskedLayers: masked), pp = params.storage.pointer
                 for r in 0..<n {
                     let alpha = b * tanhf(pp[r * 2 * d + d + i] / b)
                     px[r * d + i] = pu[r * d + i] * expf(alpha) + pp[r * 2 * d + i]
