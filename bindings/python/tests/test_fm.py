@@ -455,6 +455,15 @@ def test_straightening_makes_few_step_euler_follow_the_original_flow():
         assert _status(lambda: fm.straighten(times, 2, n_trajectories=10**9)) == C.ERR_INVALID_ARGUMENT
         assert _status(lambda: fm.straighten(times, 2, fine_steps=5000)) == C.ERR_INVALID_ARGUMENT
         assert fm.step == step + 400  # refused calls change nothing
+        lib = flowgen._lib.get_lib()
+        grid = np.array([0.0, 1.0])
+        grid_p = grid.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        no_progress = flowgen._lib.ProgressFn(0)
+        with fm._use() as h:
+            assert lib.fg_fm_straighten(None, grid_p, 2, 1, 16, 10, 0, no_progress, None, None) == C.ERR_NULL_ARGUMENT
+            assert lib.fg_fm_straighten(h, None, 2, 1, 16, 10, 0, no_progress, None, None) == C.ERR_NULL_ARGUMENT
+            assert lib.fg_fm_straighten(h, grid_p, 1, 1, 16, 10, 0, no_progress, None, None) == C.ERR_INVALID_ARGUMENT
+        assert fm.step == step + 400
     with flowgen.FlowMatcher(2, method="icfm", seed=0) as pairs:
         pairs.fit_pairs(eight_gaussians(300, 1), eight_gaussians(300, 2), 2)
         assert _status(lambda: pairs.straighten([0, 1], 2)) == C.ERR_INVALID_ARGUMENT
